@@ -1,0 +1,5 @@
+"""``python -m chromatize`` runs the CLI."""
+
+from .cli import main
+
+main()

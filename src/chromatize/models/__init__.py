@@ -1,0 +1,81 @@
+"""Model families and the registry that loads them by name or path.
+
+Each family module exposes ``load(folder, config) -> Colorizer``. Families are
+imported lazily so that loading one model never imports another's dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib import resources
+from pathlib import Path
+
+from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, read_config
+
+__all__ = ["load_model", "bundled_models", "Colorizer", "ModelFormatError", "DEFAULT_MODEL"]
+
+#: family name in config.json -> module in this package.
+FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn_onnx"}
+
+#: The model used when none is named.
+DEFAULT_MODEL = "cnn"
+
+
+def _weights_dir() -> Path:
+    return Path(str(resources.files("chromatize") / "weights"))
+
+
+def bundled_models() -> list[str]:
+    """Names of the models shipped in the package (sub-folders of ``weights/``)."""
+    root = _weights_dir()
+    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+
+
+def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Colorizer:
+    """Load a colorizer.
+
+    Parameters
+    ----------
+    name_or_path : str, path, Colorizer or None
+        ``None`` or ``"default"`` for the default bundled model; a bundled name
+        (``"cnn"``, ``"mlp"``); the baselines ``"gray"``; or a model folder
+        (or its ``config.json``). A ``Colorizer`` is returned as is.
+
+    Raises
+    ------
+    ModelFormatError
+        If the name is unknown or the folder is not a valid model.
+
+    Examples
+    --------
+    >>> load_model("gray").name
+    'gray'
+    """
+    if isinstance(name_or_path, Colorizer):
+        return name_or_path
+    if name_or_path is None or str(name_or_path) == "default":
+        name_or_path = DEFAULT_MODEL
+    text = str(name_or_path)
+    if text == "gray":
+        return GrayBaseline()
+    folder = Path(text)
+    if folder.name == "config.json":
+        folder = folder.parent
+    if not folder.exists():
+        bundled = _weights_dir() / text
+        if os.sep in text or "/" in text or not (bundled / "config.json").is_file():
+            known = ", ".join(bundled_models() + ["gray"])
+            raise ModelFormatError(f"{text}: no such model file or folder, and not a bundled model ({known})")
+        folder = bundled
+    config = read_config(folder)
+    family = config["family"]
+    if family not in FAMILIES:
+        raise ModelFormatError(f"{folder}: unknown model family {family!r} (known: {', '.join(FAMILIES)})")
+    module = importlib.import_module(FAMILIES[family])
+    return module.load(folder, config)
+
+
+def mean_baseline(model: Colorizer) -> MeanABBaseline:
+    """The constant-tint baseline for a model: its training data's mean a*b*."""
+    return MeanABBaseline(mean_ab=tuple(model.mean_ab))

@@ -1,0 +1,140 @@
+"""What every colorizer looks like, how model folders are stored, and the two baselines.
+
+A model folder holds ``config.json`` (with at least ``family``, ``format_version``
+and ``mean_ab``) and its weights (``weights.safetensors``, and for families run
+by ONNX Runtime also ``model.onnx``). Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelFormatError",
+    "Colorizer",
+    "GrayBaseline",
+    "MeanABBaseline",
+    "read_config",
+    "write_config",
+]
+
+FORMAT_VERSION = 1
+
+
+class ModelFormatError(ValueError):
+    """A model folder is missing a file, or its config or weights are wrong."""
+
+
+class Colorizer:
+    """Base class: predicts a*b* from L at a working size.
+
+    Subclasses set ``name`` and ``mean_ab`` and implement ``work_shape`` and
+    ``predict_ab``. ``chromatize.infer`` does the rest (resizing, merging the
+    full-resolution L, alpha).
+    """
+
+    #: Short name shown in tables and reports.
+    name: str = "colorizer"
+    #: Mean a*b* of the training data (real Lab units), for the mean baseline.
+    mean_ab: tuple[float, float] = (0.0, 0.0)
+
+    def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
+        """The (height, width) at which the model sees a photo of size (h, w).
+
+        ``render_size`` overrides the model's own working size (its meaning is
+        the family's: the square side for the MLP, the longer side for the CNN).
+        """
+        raise NotImplementedError
+
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        """Predict a*b*.
+
+        Parameters
+        ----------
+        L : ndarray of float32, shape (h, w)
+            Lightness in 0..100, already at ``work_shape``.
+
+        Returns
+        -------
+        ab : ndarray of float32, shape (h, w, 2)
+            a*, b* in real Lab units.
+        """
+        raise NotImplementedError
+
+
+@dataclass
+class GrayBaseline(Colorizer):
+    """a*b* = 0 everywhere: the photo's own gray version."""
+
+    name: str = "gray"
+    mean_ab: tuple[float, float] = (0.0, 0.0)
+
+    def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
+        return h, w
+
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        return np.zeros(L.shape + (2,), np.float32)
+
+
+@dataclass
+class MeanABBaseline(Colorizer):
+    """A constant tint: the mean a*b* of a model's training data."""
+
+    mean_ab: tuple[float, float] = (0.0, 0.0)
+    name: str = field(default="mean-ab")
+
+    def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
+        return h, w
+
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        ab = np.empty(L.shape + (2,), np.float32)
+        ab[...] = np.asarray(self.mean_ab, np.float32)
+        return ab
+
+
+def read_config(folder: str | os.PathLike, family: str | None = None) -> dict:
+    """Read and check ``config.json`` of a model folder.
+
+    Raises
+    ------
+    ModelFormatError
+        If the file is missing, not JSON, of another format version or family.
+    """
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        raise ModelFormatError(f"{folder}: not a model folder (no config.json)")
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(config, dict) or "family" not in config:
+        raise ModelFormatError(f"{path}: config has no 'family'")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}"
+        )
+    if family is not None and config["family"] != family:
+        raise ModelFormatError(f"{path}: family {config['family']!r}, expected {family!r}")
+    return config
+
+
+def write_config(folder: str | os.PathLike, config: dict) -> None:
+    """Write ``config.json`` atomically into ``folder`` (created if needed)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"format_version": FORMAT_VERSION, **config}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+        os.replace(tmp, folder / "config.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
