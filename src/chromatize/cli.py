@@ -29,10 +29,11 @@ class Group(click.Group):
 
 
 def progress_bar(total: int, desc: str):
-    """A tqdm bar on stderr, shown only when there is more than one item."""
+    """A tqdm bar on stderr, shown only for more than one item and on a terminal."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="img", disable=total <= 1, file=sys.stderr, leave=False)
+    hide = total <= 1 or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="img", disable=hide, file=sys.stderr, leave=False)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

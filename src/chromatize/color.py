@@ -91,18 +91,20 @@ def lab_to_rgb(lab: np.ndarray, *, clip: bool = True) -> np.ndarray:
     clip : bool
         Lab colours outside the sRGB gamut are clipped to 0..255 (the only way
         to store them in 8 bits). With ``clip=False`` a ``RuntimeWarning`` with
-        the count of out-of-gamut values is issued before clipping.
+        the count of out-of-gamut pixels is issued as well.
 
     Returns
     -------
     rgb : ndarray of uint8, shape (H, W, 3)
     """
     lab = _check_rgb(np.asarray(lab, dtype=np.float32), "lab")
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)  # OpenCV clips to 0..1 itself
     if not clip:
-        n = int(np.count_nonzero((rgb < -0.5 / 255) | (rgb > 1 + 0.5 / 255)))
+        # Out of gamut = the clipped colour no longer converts back to the same Lab.
+        err = np.abs(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab) - lab).max(axis=2)
+        n = int(np.count_nonzero(err > 1.0))
         if n:
-            warnings.warn(f"{n} RGB values out of gamut were clipped", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"{n} Lab pixels out of the sRGB gamut were clipped", RuntimeWarning, stacklevel=2)
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 

@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny generated photos and seeded generators (no ../shared needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def make_photo(rng: np.random.Generator, h: int = 24, w: int = 32) -> np.ndarray:
+    """A smooth, colourful RGB uint8 test photo: gradients plus a little noise."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([x / max(w - 1, 1), y / max(h - 1, 1), 1 - x / max(w - 1, 1)], axis=2)
+    noise = rng.normal(0, 0.05, size=(h, w, 3))
+    return np.clip((base * 0.8 + 0.1 + noise) * 255, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def photo(rng) -> np.ndarray:
+    return make_photo(rng)
+
+
+@pytest.fixture
+def image_dir(tmp_path, rng):
+    """A folder with three small PNG/JPEG photos."""
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i, ext in enumerate(["png", "jpg", "png"]):
+        Image.fromarray(make_photo(rng, 20 + 4 * i, 28)).save(d / f"img{i}.{ext}")
+    return d

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from chromatize.cli import main
+from chromatize.io import read_image
+
+
+def all_commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            yield from all_commands(cmd, prefix + (name,))
+        yield prefix + (name,)
+
+
+def test_every_command_has_help_with_example():
+    runner = CliRunner()
+    for path in all_commands(main):
+        res = runner.invoke(main, [*path, "--help"])
+        assert res.exit_code == 0, path
+        assert "Example:" in res.output, f"{' '.join(path)} help has no example"
+
+
+def test_colorize_batch_goes_past_a_corrupt_file(image_dir, tmp_path):
+    (image_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["colorize", str(image_dir), "--model", "gray", "-o", str(out)])
+    assert res.exit_code == 1
+    assert "broken.jpg" in res.output and "Traceback" not in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img1.jpg", "img2.png"]
+    assert read_image(out / "img0.png").rgb.shape == read_image(image_dir / "img0.png").rgb.shape
+
+
+def test_colorize_does_not_overwrite_unless_asked(image_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
+    res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out)])
+    assert res.exit_code == 1 and "exists" in res.output
+    assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)  # untouched
+    res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out), "--overwrite"])
+    assert res.exit_code == 0
+    assert read_image(out / "img0.png").rgb.shape != (4, 4, 3)
+
+
+def test_colorize_compare_and_format(image_dir, tmp_path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out), "--compare", "--format", "jpg"])
+    assert res.exit_code == 0, res.output
+    src = read_image(image_dir / "img0.png").rgb
+    assert read_image(out / "img0.jpg").rgb.shape == src.shape
+    assert read_image(out / "img0_compare.png").rgb.shape == (src.shape[0], 3 * src.shape[1], 3)
+
+
+def test_bad_model_is_one_line(image_dir, tmp_path):
+    res = CliRunner().invoke(main, ["colorize", str(image_dir), "-m", "nope", "-o", str(tmp_path / "o")])
+    assert res.exit_code != 0
+    assert "nope" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_no_inputs_is_a_usage_error(tmp_path):
+    res = CliRunner().invoke(main, ["colorize", "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "INPUT" in res.output
+
+
+def test_python_dash_m(image_dir, tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "chromatize", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "colorize" in res.stdout
