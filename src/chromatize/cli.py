@@ -92,6 +92,49 @@ def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fm
         sys.exit(1)
 
 
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "-m", "models", multiple=True, metavar="NAME|PATH",
+              help="A model to score (repeat for several). Default: the bundled default model.")
+@click.option("--size", type=click.IntRange(0), default=512, show_default=True,
+              help="Longer side images are reduced to (never enlarged); 0 keeps every image's own size.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write summary and per-image scores as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the summary table as CSV.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write an HTML report (index.html + thumbs/) into this folder.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite):
+    """Score models and the gray and mean-a*b* baselines on datasets (folders or files).
+
+    Each image is reduced to --size on its longer side, colorized from its own
+    L and compared with itself (see docs/EVALUATION.md). Files that cannot be
+    read are listed at the end and make the exit status 1.
+
+    \b
+    Example:
+        chromatize evaluate ../shared/datasets/kodak24 --model mlp --model cnn
+        chromatize evaluate photos/ -m my_model --json scores.json --csv scores.csv --report eval_report
+    """
+    from .evaluate import format_table, run_evaluation
+
+    bars = StageBars()
+    try:
+        result = run_evaluation(data, list(models), size or None, json_path=json_path, csv_path=csv_path,
+                                report_dir=report_dir, overwrite=overwrite,
+                                progress=lambda done, total, _path: bars("evaluating", done, total))
+    finally:
+        bars.close()
+    click.echo(format_table(result))
+    for written in (json_path, csv_path, report_dir and report_dir / "index.html"):
+        if written:
+            click.echo(f"wrote {written}")
+    if result.failed:
+        for _, reason in result.failed:
+            click.echo(f"error: {reason}", err=True)
+        click.echo(f"{len(result.failed)} file(s) failed", err=True)
+        sys.exit(1)
+
+
 @main.group()
 def train():
     """Train a colorizer.
@@ -102,6 +145,103 @@ def train():
     """
 
 
+@train.command("cnn")
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (checkpoints, log, best/).")
+@click.option("--loss", type=click.Choice(["classify", "l2"]), default="classify", show_default=True, help="Zhang et al. bins + regression head, or plain L2 regression.")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--steps", type=click.IntRange(0), default=0, help="Total steps (overrides --epochs).")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--crop", type=click.IntRange(16), default=128, show_default=True, help="Crop side, multiple of 16.")
+@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-split", type=click.IntRange(0), default=200, show_default=True, help="Photos held out for validation.")
+@click.option("--checkpoint-every", type=click.IntRange(1), default=200, show_default=True, help="Steps between checkpoints.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out.")
+@click.option("--init", default="", metavar="default|PATH", help="Fine-tune from the bundled CNN (default) or a model folder.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
+@click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
+@click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
+def train_cnn_cmd(data, out, resume, overwrite, **opts):
+    """Train the CNN colorizer on photos (files or folders, searched recursively).
+
+    \b
+    Example:
+        chromatize train cnn photos/ --out runs/cnn --time-budget-min 60
+        chromatize train cnn --resume --out runs/cnn photos/
+        chromatize train cnn my_photos/ --init default --epochs 5 --out runs/mine
+    """
+    from tqdm import tqdm
+
+    from .train_cnn import TrainConfig, train_cnn
+
+    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(info):
+        if "val" in info:
+            v = info["val"]
+            bar.write(f"epoch {info['epoch']} step {info['step']}: " + " ".join(f"{k}={x:.3f}" for k, x in v.items()))
+        else:
+            bar.total = info["total"]
+            bar.n = info["step"]
+            bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=True)
+
+    result = train_cnn(data, out, TrainConfig(**opts), resume=resume, overwrite=overwrite, progress=progress)
+    bar.close()
+    click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
+
+
+class StageBars:
+    """A progress callback ``(stage, done, total)`` that shows one tqdm bar per stage."""
+
+    def __init__(self):
+        self.bar, self.stage = None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.bar, self.stage = progress_bar(total, stage), stage
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@train.command("mlp")
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write.")
+@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True, help="Passes over the photos.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.01, show_default=True, help="Learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the initial weights and the photo order.")
+@click.option("--size", type=click.IntRange(5, 1024), default=64, show_default=True, help="Photos are resized to SIZE x SIZE.")
+@click.option("--engine", type=click.Choice(["fast", "reference", "minibatch"]), default="fast", show_default=True,
+              help="fast and reference run the report's per-pixel SGD; minibatch is a different algorithm.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Pixels per update (minibatch only).")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in OUT.")
+def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwrite):
+    """Train the report's 25-16-2 MLP on photos (files or folders, searched recursively).
+
+    \b
+    Example:
+        chromatize train mlp ../shared/datasets/scenes --out my_mlp --epochs 3
+        chromatize colorize old.jpg --model my_mlp -o colorized/
+    """
+    from .models.mlp import MLPConfig
+    from .train_mlp import train_mlp
+
+    config = MLPConfig(lr=lr, epochs=epochs, size=size, seed=seed, engine=engine, batch_size=batch_size)
+    bars = StageBars()
+    try:
+        result = train_mlp(data, out, config, overwrite=overwrite, progress=bars)
+    finally:
+        bars.close()
+    for path, reason in result.skipped:
+        click.echo(f"skipped: {reason}", err=True)
+    click.echo(f"trained on {result.n_images} photo(s), last epoch mean loss {result.losses[-1].mean():.5f}; saved {out}")
+
+
 @main.group()
 def experiment():
     """Re-run the report's experiments.
@@ -110,3 +250,51 @@ def experiment():
     Example:
         chromatize experiment seed-trials --data scenes/ --out runs/trials
     """
+
+
+@experiment.command("seed-trials")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with one sub-folder of photos per category (e.g. beach/ forest/ sunrise/).")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--seeds", type=click.IntRange(1), default=5, show_default=True, help="Training runs per trial: seeds FIRST-SEED.. .")
+@click.option("--first-seed", type=int, default=0, show_default=True, help="First training seed.")
+@click.option("--n-train", type=click.IntRange(1), default=53, show_default=True, help="Training photos per trial.")
+@click.option("--n-test", type=click.IntRange(1), default=50, show_default=True, help="Held-out test photos per category.")
+@click.option("--size", type=click.IntRange(5, 1024), default=64, show_default=True, help="Photos are resized to SIZE x SIZE.")
+@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True, help="Passes over the training photos.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.01, show_default=True, help="Learning rate.")
+@click.option("--split-seed", type=int, default=0, show_default=True, help="Seeds the choice of test and training photos.")
+@click.option("--trial1-category", default="beach", show_default=True, help="The category trial 1 trains on.")
+@click.option("--kind", "kinds", multiple=True, default=("mlp",), show_default=True,
+              help="Model kind to train (repeat for several): mlp, mlp-minibatch, ...")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier seed-trials folder.")
+def seed_trials_cmd(data, out, seeds, first_seed, n_train, n_test, size, epochs, lr, split_seed, trial1_category,
+                    kinds, overwrite):
+    """Trial 1 (train on one category) and trial 2 (all categories, several seeds).
+
+    Writes PNG figures, report.md, report.html and results.json into OUT.
+
+    \b
+    Example:
+        chromatize experiment seed-trials --data ../shared/datasets/scenes --out runs/trials
+        chromatize experiment seed-trials --data scenes/ --out runs/t --seeds 10 --kind mlp --kind mlp-minibatch
+    """
+    import shlex
+
+    from .experiments import TrialSettings, run_seed_trials
+
+    settings = TrialSettings(seeds=tuple(range(first_seed, first_seed + seeds)), n_train=n_train, n_test=n_test,
+                             size=size, epochs=epochs, lr=lr, split_seed=split_seed, trial1_category=trial1_category)
+    command = shlex.join(["chromatize", "experiment", "seed-trials", "--data", str(data), "--out", str(out),
+                          "--seeds", str(seeds), "--first-seed", str(first_seed), "--n-train", str(n_train),
+                          "--n-test", str(n_test), "--size", str(size), "--epochs", str(epochs), "--lr", str(lr),
+                          "--split-seed", str(split_seed), "--trial1-category", trial1_category]
+                         + [a for k in kinds for a in ("--kind", k)])
+    with progress_bar(len(settings.seeds) * len(kinds) * 2, "training runs") as bar:
+        results = run_seed_trials(data, out, settings, kinds=kinds, overwrite=overwrite, command=command,
+                                  progress=lambda done, total: bar.update(done - bar.n))
+    for name, trial in results["trials"].items():
+        for kind, res in trial["kinds"].items():
+            cells = ", ".join(f"{c} {v['mean']:.5f} +- {v['std']:.5f}" for c, v in res["test_loss"].items())
+            click.echo(f"{name} {kind}: test loss {cells}")
+    click.echo(f"wrote {out}/report.html, report.md, results.json and figures")

@@ -1,0 +1,114 @@
+"""End-to-end speed of colorizing a 512x512 photo, against the I/O floor, and 24 MP memory.
+
+End to end = read the file, colorize (L at full size, the model at its working
+size, a*b* upsampled, merged, converted to RGB), write the result. The I/O
+floor = read, convert to Lab and back, write: what any colorizer must pay. Both
+are timed in the same run, alternating, as medians over ``--runs`` repeats.
+
+Then, in a fresh subprocess, a synthetic 24-megapixel photo (6000x4000) is
+colorized and the process's peak resident memory is reported, before and
+after (the difference is what colorizing adds to holding the photo).
+
+Last lines::
+
+    median_ms=... io_floor_ms=... ratio=...
+    peak_rss_24mp_mb=... baseline_rss_mb=... added_mb=...
+
+Usage::
+
+    python bench/infer_speed.py                 # bundled CNN, PNG in and out
+    python bench/infer_speed.py --format jpg --model mlp --runs 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from chromatize.color import lab_to_rgb, rgb_to_lab
+from chromatize.infer import colorize_photo
+from chromatize.io import read_image, write_image
+from chromatize.models import load_model
+
+MEM_SCRIPT = r"""
+import resource, sys, numpy as np
+from chromatize.infer import colorize_photo
+from chromatize.io import Photo
+from chromatize.models import load_model
+model = load_model(sys.argv[1])
+rng = np.random.default_rng(0)
+y, x = np.mgrid[0:4000, 0:6000].astype(np.float32)
+g = ((np.sin(x / 300) + np.cos(y / 200)) * 60 + 128).astype(np.uint8)
+rgb = np.repeat(g[..., None], 3, axis=2)
+del y, x, g
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out = colorize_photo(Photo(rgb), model)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{peak:.0f} {base:.0f} {out.rgb.shape}")
+"""
+
+
+def sample_photo(size: int = 512) -> np.ndarray:
+    """A real photo (bundled sample), centre-cropped and resized to size x size."""
+    import cv2
+
+    path = Path(str(resources.files("chromatize") / "samples" / "kodim05.png"))
+    rgb = read_image(path).rgb
+    h, w = rgb.shape[:2]
+    s = min(h, w)
+    rgb = rgb[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="cnn")
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--format", choices=["png", "jpg"], default="png")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 24 MP memory measurement")
+    args = ap.parse_args()
+
+    model = load_model(args.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / f"in.{args.format}"
+        write_image(src, sample_photo())
+        dst = Path(tmp) / f"out.{args.format}"
+
+        def end_to_end():
+            photo = read_image(src)
+            write_image(dst, colorize_photo(photo, model).rgb, overwrite=True)
+
+        def io_floor():
+            photo = read_image(src)
+            write_image(dst, lab_to_rgb(rgb_to_lab(photo.rgb)), overwrite=True)
+
+        for _ in range(3):  # warm-up (ORT session, caches)
+            end_to_end()
+            io_floor()
+        t_e2e, t_io = [], []
+        for _ in range(args.runs):
+            for fn, times in ((end_to_end, t_e2e), (io_floor, t_io)):
+                t = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t) * 1000)
+    med, floor = float(np.median(t_e2e)), float(np.median(t_io))
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; model {args.model}; "
+          f"512x512 {args.format.upper()} in and out; {args.runs} runs")
+    print(f"median_ms={med:.1f} io_floor_ms={floor:.1f} ratio={med / floor:.2f}")
+    if not args.no_memory:
+        res = subprocess.run([sys.executable, "-c", MEM_SCRIPT, args.model], capture_output=True, text=True, check=True)
+        peak, base, _ = res.stdout.split(maxsplit=2)
+        print(f"peak_rss_24mp_mb={peak} baseline_rss_mb={base} added_mb={int(peak) - int(base)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The CNN colorizer: training, checkpoints, resume, fine-tuning, ONNX export and loading.
+
+Training runs here are a few steps of a tiny net on tiny generated photos.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chromatize.models import ModelFormatError, load_model
+from chromatize.models.cnn_onnx import CNNColorizer, ab_bins, decode, rebalance_weights
+
+from conftest import make_photo
+
+torch = pytest.importorskip("torch")
+
+from chromatize.models.cnn import CNNConfig, ColorNet, load_torch, receptive_field, soft_encode  # noqa: E402
+from chromatize.train_cnn import TrainConfig, train_cnn  # noqa: E402
+
+TINY = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 16), warmup_steps=1, threads=1)
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        Image.fromarray(make_photo(rng, 40 + 2 * i, 48)).save(d / f"p{i}.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def trained(photo_dir, tmp_path_factory):
+    """A finished 4-step run, interrupted at step 2 by Ctrl-C and resumed."""
+    out = tmp_path_factory.mktemp("run") / "run"
+    calls = []
+
+    def interrupt(info):
+        calls.append(info)
+        if info.get("step") == 2 and "loss" in info:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_cnn([photo_dir], out, TrainConfig(steps=4, checkpoint_every=100, **TINY), progress=interrupt)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["state"]["step"] == 2  # the checkpoint was written before the interrupt propagated
+    result = train_cnn([photo_dir], out, resume=True)
+    return out, result, calls
+
+
+def test_interrupt_checkpoint_and_resume_continue_the_step_count(trained):
+    out, result, calls = trained
+    assert result["step"] == 4
+    assert not result["interrupted"]
+    assert [c["step"] for c in calls if "loss" in c] == [1, 2]
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["state"]["step"] == 4
+    for name in ("weights.safetensors", "optimizer.safetensors", "log.jsonl", "best/model.onnx"):
+        assert (out / name).is_file(), name
+
+
+def test_new_run_refuses_to_overwrite(trained, photo_dir):
+    out, _, _ = trained
+    with pytest.raises(FileExistsError):
+        train_cnn([photo_dir], out, TrainConfig(steps=1, **TINY))
+
+
+def test_best_model_loads_and_colorizes(trained):
+    out, result, _ = trained
+    model = load_model(out / "best")
+    assert isinstance(model, CNNColorizer)
+    cfg = json.loads((out / "best" / "config.json").read_text())
+    assert model.temperature == cfg["temperature"] and "val_metrics" in cfg
+    rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    from chromatize import colorize
+
+    out_rgb = colorize(rgb, model)
+    assert out_rgb.shape == (37, 53, 3) and out_rgb.dtype == np.uint8
+
+
+def test_onnx_matches_torch(trained):
+    out, _, _ = trained
+    net, cfg = load_torch(out / "best")
+    net.eval()
+    onnx_model = load_model(out / "best")
+    L = np.random.default_rng(1).uniform(0, 100, (48, 80)).astype(np.float32)  # not the export size
+    with torch.no_grad():
+        ref = net(torch.from_numpy((L - 50) / 50)[None, None])[0].numpy()
+    got = onnx_model.raw(L)
+    assert got.shape == ref.shape == (cfg["model"]["n_bins"] + 2, 12, 20)
+    np.testing.assert_allclose(got, ref, atol=2e-4, rtol=1e-3)
+
+
+def test_fine_tune_from_a_saved_model(trained, photo_dir, tmp_path):
+    out, _, _ = trained
+    base, base_cfg = load_torch(out / "best")
+    result = train_cnn([photo_dir], tmp_path / "ft", TrainConfig(steps=2, init=str(out / "best"), **TINY))
+    tuned, cfg = load_torch(tmp_path / "ft")
+    assert result["step"] == 2
+    assert cfg["bins"] == base_cfg["bins"]  # the head keeps the initial model's classes
+    a, b = base.state_dict()["head.weight"], tuned.state_dict()["head.weight"]
+    assert a.shape == b.shape and not torch.equal(a, b)
+
+
+def test_l2_model_has_two_outputs(photo_dir, tmp_path):
+    train_cnn([photo_dir], tmp_path / "l2", TrainConfig(loss="l2", steps=1, **TINY))
+    model = load_model(tmp_path / "l2" / "best")
+    assert model.centers is None
+    assert model.predict_ab(np.full((32, 48), 50, np.float32)).shape == (32, 48, 2)
+
+
+def test_bad_model_folders(trained, tmp_path):
+    out, _, _ = trained
+    cfg = json.loads((out / "best" / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelFormatError, match="no model.onnx"):
+        load_model(tmp_path)
+    (tmp_path / "model.onnx").write_bytes(b"not onnx")
+    with pytest.raises(ModelFormatError, match="not a valid ONNX"):
+        load_model(tmp_path)
+    cfg["bins"] = cfg["bins"][:-1]  # the config no longer matches the network
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "model.onnx").write_bytes((out / "best" / "model.onnx").read_bytes())
+    with pytest.raises(ModelFormatError, match="output shape"):
+        load_model(tmp_path)
+    (tmp_path / "weights.safetensors").write_bytes(b"junk")
+    with pytest.raises(ModelFormatError):
+        load_torch(tmp_path)
+
+
+def test_bundled_cnn_colorizes():
+    model = load_model("cnn")
+    assert model.name == "cnn" and model.work_shape(512, 768) == (176, 256)
+    out = __import__("chromatize").colorize(np.full((30, 40), 120, np.uint8))
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+    model.temperature = 0.2
+    ab_hot = model.predict_ab(np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64))
+    model.temperature = 1.0
+    ab_cold = model.predict_ab(np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64))
+    assert np.abs(ab_hot).mean() >= np.abs(ab_cold).mean()  # lower temperature, more saturated
+
+
+def test_decode_and_bins():
+    ab = np.array([[0, 0], [1, 2], [31, -12], [30, -9]], np.float32)
+    centers, counts = ab_bins(ab)
+    assert centers.tolist() == [[0, 0], [30, -10]] and counts.tolist() == [2, 2]
+    w = rebalance_weights(centers, counts)
+    assert np.isclose((w * counts / counts.sum()).sum(), 1.0)
+    logits = np.zeros((4, 1, 1), np.float32)
+    logits[0] = 5.0  # bin 0 favoured; channels 2-3 are the regression head
+    low = decode(logits, centers, temperature=0.1)
+    assert np.allclose(low[0, 0], [0, 0], atol=1e-3)
+    with pytest.raises(ValueError):
+        decode(logits, centers, temperature=0.0)
+
+
+def test_soft_encode_and_receptive_field():
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    q = soft_encode(torch.tensor([[[[1.0]], [[0.0]]]]), centers, k=2)
+    assert q.shape == (1, 3, 1, 1) and torch.isclose(q.sum(), torch.tensor(1.0))
+    assert q[0, 0, 0, 0] > q[0, 1, 0, 0] > 0 and q[0, 2, 0, 0] == 0
+    cfg = CNNConfig(n_bins=3)
+    assert receptive_field(cfg) > 200
+    out = ColorNet(cfg)(torch.zeros(2, 1, 32, 48))
+    assert out.shape == (2, 5, 8, 12)
+
+
+def test_cli_train_cnn_help_has_example():
+    from click.testing import CliRunner
+
+    from chromatize.cli import main
+
+    res = CliRunner().invoke(main, ["train", "cnn", "--help"])
+    assert res.exit_code == 0 and "Example:" in res.output
