@@ -9,6 +9,8 @@ from chromatize.cli import main
 from chromatize.experiments import KINDS, TrialSettings, run_seed_trials
 from conftest import make_photo
 
+pytestmark = pytest.mark.filterwarnings("ignore:skipped 1 unreadable file:UserWarning")
+
 
 @pytest.fixture
 def scenes(tmp_path):

@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "L_MAX",
     "AB_OFFSET8",
+    "SCALE8",
     "rgb_to_lab",
     "lab_to_rgb",
     "rgb_to_lab8",
@@ -35,6 +36,8 @@ __all__ = [
 L_MAX = 100.0
 #: Offset OpenCV adds to a*, b* in its 8-bit Lab encoding.
 AB_OFFSET8 = 128.0
+#: 8-bit Lab values are divided by this to give the report's 0..1 inputs and targets.
+SCALE8 = 255.0
 
 
 def _check_rgb(rgb: np.ndarray, name: str = "rgb") -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-from .color import AB_OFFSET8, rgb_to_lab8
+from .color import AB_OFFSET8, SCALE8, rgb_to_lab8
 from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, read_image
 
 __all__ = [
@@ -28,10 +28,6 @@ __all__ = [
     "list_categories",
     "seeded_split",
 ]
-
-#: 8-bit Lab values are divided by this to give the network's 0..1 inputs and targets.
-SCALE8 = 255.0
-
 
 def prepare_photo(rgb: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Resize a photo to ``size`` x ``size`` and make the report's input and target.

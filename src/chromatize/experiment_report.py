@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["write_seed_trials_report", "CELL"]
 
 #: Side in pixels of one photo in the grids.
-CELL = 128
+CELL = 96
 
 
 def _save(fig, path: Path) -> str:
@@ -105,7 +105,7 @@ def plot_grid(trial: "Trial", models: dict[str, "Colorizer"], k: int, title: str
     """original | gray | each model's colorization (full-resolution L), k test photos per category."""
     rows = [(c, i) for c, s in trial.test.items() for i in range(min(k, len(s)))]
     cols = ["original", "gray"] + list(models)
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.45 * len(cols), 1.45 * len(rows) + 0.3),
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.1 * len(cols), 1.1 * len(rows) + 0.3),
                              squeeze=False, layout="constrained")
     for r, (cat, i) in enumerate(rows):
         s = trial.test[cat]
@@ -116,8 +116,8 @@ def plot_grid(trial: "Trial", models: dict[str, "Colorizer"], k: int, title: str
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(name, fontsize=9)
-        axes[r][0].set_ylabel(f"{cat}\n{s.paths[i].name}", fontsize=7)
+                ax.set_title(name, fontsize=7)
+        axes[r][0].set_ylabel(f"{cat}\n{s.paths[i].name}", fontsize=6)
     fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 

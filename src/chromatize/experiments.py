@@ -26,15 +26,15 @@ import importlib
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from .color import AB_OFFSET8, L_MAX
-from .data import SCALE8, ImageSet, list_categories, load_images, seeded_split
+from .color import AB_OFFSET8, L_MAX, SCALE8
+from .data import ImageSet, list_categories, load_images, seeded_split
 from .infer import predict_ab
 from .models.base import Colorizer, GrayBaseline, MeanABBaseline
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Iterable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .fileutil import OutputExistsError, atomic_output
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -40,10 +41,6 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 class ImageReadError(ValueError):
     """An input image is missing, unreadable, truncated, not an image or too large."""
-
-
-class OutputExistsError(FileExistsError):
-    """The output file exists and overwriting was not asked for."""
 
 
 @dataclass
@@ -194,27 +191,15 @@ def write_image(
         If the suffix is not an image format Pillow can write.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists (use overwrite to replace it)")
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image format {path.suffix!r}")
-    if alpha is not None:
-        if fmt in ("JPEG",):
-            alpha = None  # JPEG cannot store alpha
-        else:
-            img.putalpha(Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix + ".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            img.save(f, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if alpha is not None and fmt != "JPEG":  # JPEG cannot store alpha
+        img.putalpha(Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L"))
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        img.save(tmp, format=fmt, **kwargs)
     return path
 
 

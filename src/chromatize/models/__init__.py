@@ -73,7 +73,10 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     if family not in FAMILIES:
         raise ModelFormatError(f"{folder}: unknown model family {family!r} (known: {', '.join(FAMILIES)})")
     module = importlib.import_module(FAMILIES[family])
-    return module.load(folder, config)
+    model = module.load(folder, config)
+    # Tables and reports name a model as the user named it: the bundled name or the folder.
+    model.name = folder.name
+    return model
 
 
 def mean_baseline(model: Colorizer) -> MeanABBaseline:

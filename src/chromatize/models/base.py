@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..fileutil import atomic_write_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -130,11 +131,4 @@ def write_config(folder: str | os.PathLike, config: dict) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = {"format_version": FORMAT_VERSION, **config}
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(config, f, indent=2, sort_keys=True)
-        os.replace(tmp, folder / "config.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(folder / "config.json", json.dumps(config, indent=2, sort_keys=True))

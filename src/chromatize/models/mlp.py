@@ -14,14 +14,14 @@ A model folder holds ``config.json`` (family ``"mlp"``, ``mean_ab``, the
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..color import AB_OFFSET8, L_MAX
+from ..color import AB_OFFSET8, L_MAX, SCALE8
+from ..fileutil import atomic_output
 from ..patches import PATCH, extract_patches
 from .base import Colorizer, ModelFormatError, read_config, write_config
 from .mlp_engines import ENGINES, sigmoid
@@ -30,8 +30,6 @@ __all__ = ["MLPConfig", "MLPColorizer", "init_weights", "forward", "fit", "save"
 
 WEIGHT_NAMES = ("W1", "b1", "W2", "b2")
 WEIGHTS_FILE = "weights.safetensors"
-#: Outputs in 0..1 times this, minus AB_OFFSET8, give real a*b*.
-SCALE8 = 255.0
 
 
 @dataclass
@@ -213,14 +211,8 @@ def save(model: MLPColorizer, folder: str | os.PathLike, *, training: dict | Non
     if (folder / "config.json").exists() and not overwrite:
         raise FileExistsError(f"{folder}: already holds a model (use overwrite to replace it)")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: model.weights[k] for k in WEIGHT_NAMES}, tmp, metadata={"family": "mlp"})
-        os.replace(tmp, folder / WEIGHTS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(folder / WEIGHTS_FILE) as tmp:
+        save_file({k: model.weights[k] for k in WEIGHT_NAMES}, str(tmp), metadata={"family": "mlp"})
     write_config(folder, {
         "family": "mlp",
         "name": model.name,

@@ -209,7 +209,7 @@ def minibatch_epoch(
     progress: Callable[[int], None] | None = None,
     *,
     rng: np.random.Generator,
-    batch_size: int = 64,
+    batch_size: int = 256,
     **_: object,
 ) -> np.ndarray:
     """One epoch of mini-batch gradient descent: NOT the report's algorithm.
