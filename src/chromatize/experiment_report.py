@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from .color import gray_to_rgb  # noqa: E402
 from .infer import colorize_photo  # noqa: E402
 from .io import ImageReadError, Photo, read_image  # noqa: E402
+from .fileutil import atomic_output  # noqa: E402
 from .report import html_table, markdown_table, thumbnail, write_text  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,7 +39,8 @@ CELL = 96
 
 
 def _save(fig, path: Path) -> str:
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path.name
 
@@ -185,7 +187,7 @@ def write_markdown(folder: Path, sections) -> None:
             lines.append(markdown_table(*c) + "\n")
         elif kind == "img":
             lines.append(f"![{c}]({c})\n")
-    write_text(folder / "report.md", "\n".join(lines))
+    write_text(folder / "report.md", "\n".join(lines), overwrite=True)  # the caller checked the folder
 
 
 def write_html(folder: Path, sections) -> None:
@@ -209,7 +211,7 @@ def write_html(folder: Path, sections) -> None:
            "td:first-child,th:first-child{text-align:left}img{max-width:100%}figure{margin:1em 0}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Seed trials</title><style>{css}</style>"
             f"</head><body>{''.join(parts)}</body></html>\n")
-    write_text(folder / "report.html", page)
+    write_text(folder / "report.html", page, overwrite=True)
 
 
 def write_seed_trials_report(folder: Path, results: dict, trials: list["Trial"],
@@ -229,4 +231,4 @@ def write_seed_trials_report(folder: Path, results: dict, trials: list["Trial"],
     sections = _sections(results, figures, settings)
     write_markdown(folder, sections)
     write_html(folder, sections)
-    write_text(folder / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text(folder / "results.json", json.dumps(results, indent=1) + "\n", overwrite=True)

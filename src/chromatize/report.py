@@ -13,7 +13,6 @@ import html
 import io as _io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -21,7 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .io import OutputExistsError, write_image
+from .fileutil import OutputExistsError, atomic_write_text
+from .io import write_image
 from .metrics import METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,26 +71,14 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write a text file atomically (temp file in the same folder, then rename).
+    """Write a UTF-8 text file atomically (``chromatize.fileutil.atomic_write_text``).
 
     Raises
     ------
     chromatize.io.OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists (use overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text, overwrite=overwrite)
 
 
 def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:

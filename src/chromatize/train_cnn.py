@@ -31,7 +31,7 @@ from .models.cnn import CNNConfig, ColorNet, export_onnx, load_torch, loss_fn, n
 from .models.cnn_onnx import OUT_STRIDE, ab_bins, rebalance_weights
 from .train_cnn_eval import TorchCNN, tune_decoding, validate
 
-__all__ = ["TrainConfig", "load_photos", "train_cnn"]
+__all__ = ["TrainConfig", "load_photos", "train_cnn", "retune"]
 
 
 @dataclass
@@ -240,7 +240,7 @@ def train_cnn(
     total = config.steps or config.epochs * steps_per_epoch
     budget = config.time_budget_min * 60.0
     extra = {"name": "cnn", "mean_ab": mean_ab, "bins": centers.tolist(), "render_size": 256,
-             "temperature": 0.38, "mix": 0.0}
+             "temperature": 0.38, "mix": 0.0, "saturation": 1.0}
 
     def save(folder: Path, with_state: bool) -> None:
         cfg = {**extra, "train": asdict(config), "state": state} if with_state else dict(extra)
@@ -328,9 +328,25 @@ def finish_best(folder: Path, val: list[np.ndarray], device) -> dict:
     centers = np.asarray(cfg.get("bins") or [], np.float32).reshape(-1, 2)
     metrics = {}
     if val:
-        cfg["temperature"], cfg["mix"], metrics = tune_decoding(model, centers, val, device)
+        cfg["temperature"], cfg["mix"], cfg["saturation"], metrics = tune_decoding(model, centers, val, device)
     cfg.pop("format_version", None)
     cfg["val_metrics"] = metrics
     save_model(model.cpu(), folder, {k: v for k, v in cfg.items() if k not in ("family", "model")})
     export_onnx(model, folder / "model.onnx")
     return metrics
+
+
+def retune(out: str | os.PathLike, data: Sequence[str | os.PathLike]) -> dict:
+    """Re-tune the decoding of ``out/best`` on the run's own validation split and re-export it.
+
+    The split is rebuilt from the run's saved seed and settings, so ``data``
+    must be the same photos the run was trained on.
+    """
+    out = Path(out)
+    saved = json.loads((out / "config.json").read_text())
+    config = TrainConfig(**saved["train"])
+    torch.set_num_threads(config.threads)
+    photos = load_photos(list_images(data, recursive=True), config.long_side)
+    order = np.random.default_rng(config.seed).permutation(len(photos))
+    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
+    return finish_best(out / "best", [photos[i] for i in order[:n_val]], torch.device("cpu"))

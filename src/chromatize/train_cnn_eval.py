@@ -32,8 +32,9 @@ class TorchCNN(Colorizer):
 
     name = "cnn-torch"
 
-    def __init__(self, model, centers: np.ndarray, temperature: float, mix: float, device="cpu"):
-        self.model, self.centers, self.temperature, self.mix, self.device = model, centers, temperature, mix, device
+    def __init__(self, model, centers: np.ndarray, temperature: float, mix: float, device="cpu", saturation: float = 1.0):
+        self.model, self.centers, self.device = model, centers, device
+        self.temperature, self.mix, self.saturation = temperature, mix, saturation
 
     def work_shape(self, h, w, render_size=None):
         return round_shape(h, w, render_size or RENDER_SIZE)
@@ -44,7 +45,7 @@ class TorchCNN(Colorizer):
             return self.model(x)[0].float().cpu().numpy()
 
     def predict_ab(self, L):
-        ab = decode(self.raw(L), self.centers if len(self.centers) else None, self.temperature, self.mix)
+        ab = decode(self.raw(L), self.centers if len(self.centers) else None, self.temperature, self.mix, self.saturation)
         return cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
@@ -85,12 +86,16 @@ def validate(net: TorchCNN, photos: list[np.ndarray]) -> dict:
 
 
 def tune_decoding(model, centers: np.ndarray, photos: list[np.ndarray], device="cpu",
-                  temperatures=(0.2, 0.3, 0.38, 0.5, 0.7, 1.0), mixes=(0.0, 0.25, 0.5, 0.75)):
-    """Choose the annealed-mean temperature, then the regression mix, on validation photos.
+                  temperatures=(0.2, 0.3, 0.38, 0.5, 0.7, 1.0), mixes=(0.0, 0.25, 0.5, 0.75),
+                  saturations=(1.0, 1.15, 1.3, 1.45, 1.6, 1.8)):
+    """Choose the decoding on validation photos, one knob at a time.
+
+    A classification model gets its annealed-mean temperature, then the
+    regression mix, then the saturation; a regression model its saturation.
 
     Returns
     -------
-    temperature, mix : float
+    temperature, mix, saturation : float
     metrics : dict
         Validation metrics at the chosen setting, with the ``grid`` of every
         setting tried.
@@ -104,20 +109,25 @@ def tune_decoding(model, centers: np.ndarray, photos: list[np.ndarray], device="
         cache.append((L, (wh, ww), net.raw(small)))
     gray = _gray_scores(photos)
 
-    def run(t: float, mix: float) -> dict:
+    def run(t: float, mix: float, sat: float = 1.0) -> dict:
         scores = []
         for (L, (wh, ww), raw), p in zip(cache, photos):
-            ab = decode(raw, centers if len(centers) else None, t, mix)
+            ab = decode(raw, centers if len(centers) else None, t, mix, sat)
             ab = cv2.resize(ab, (ww, wh), interpolation=cv2.INTER_LINEAR)
             scores.append(compute_all(_merge_full(L, ab), p, _METRICS))
         return _summarise(scores, gray)
 
+    best = lambda grid: max(grid, key=lambda g: g[3]["score"])[:3]  # noqa: E731
     if len(centers) == 0:
-        m = run(1.0, 1.0)
-        return 1.0, 1.0, {**m, "grid": []}
-    grid = [(t, 0.0, run(t, 0.0)) for t in temperatures]
-    t_best = max(grid, key=lambda g: g[2]["score"])[0]
-    grid += [(t_best, mix, run(t_best, mix)) for mix in mixes if mix > 0]
-    t, mix, m = max(grid, key=lambda g: g[2]["score"])
-    rows = [{"temperature": a, "mix": b, **{k: round(v, 4) for k, v in r.items()}} for a, b, r in grid]
-    return float(t), float(mix), {**m, "grid": rows}
+        grid = [(1.0, 1.0, s, run(1.0, 1.0, s)) for s in saturations]
+    else:
+        grid = [(t, 0.0, 1.0, run(t, 0.0)) for t in temperatures]
+        t_best = best(grid)[0]
+        grid += [(t_best, mix, 1.0, run(t_best, mix)) for mix in mixes if mix > 0]
+        t_best, mix_best, _ = best(grid)
+        grid += [(t_best, mix_best, s, run(t_best, mix_best, s)) for s in saturations if s != 1.0]
+    t, mix, sat = best(grid)
+    m = next(g[3] for g in grid if g[:3] == (t, mix, sat))
+    rows = [{"temperature": a, "mix": b, "saturation": c, **{k: round(v, 4) for k, v in r.items()}}
+            for a, b, c, r in grid]
+    return float(t), float(mix), float(sat), {**m, "grid": rows}

@@ -89,7 +89,8 @@ def rebalance_weights(centers: np.ndarray, counts: np.ndarray, lam: float = 0.5,
     return w.astype(np.float32)
 
 
-def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0) -> np.ndarray:
+def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
+           saturation: float = 1.0) -> np.ndarray:
     """Turn the network's output into a*b*.
 
     Parameters
@@ -104,12 +105,15 @@ def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.3
         predicted distribution (muted), lower values are more saturated.
     mix : float
         Weight of the regression head in the result (0 = annealed mean only).
+    saturation : float
+        Chroma gain applied last (a*b* multiplied by it): > 1 counters the
+        muted colours of L2 regression, which predicts a conditional mean.
 
     Returns
     -------
     ab : ndarray of float32, shape (h, w, 2), real Lab units
     """
-    reg = np.moveaxis(out[-2:], 0, -1) * AB_NORM
+    reg = np.moveaxis(out[-2:], 0, -1) * (AB_NORM * saturation)
     if centers is None or len(centers) == 0 or mix >= 1.0:
         return reg.astype(np.float32)
     if not temperature > 0:
@@ -119,7 +123,7 @@ def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.3
     z -= z.max(axis=0, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=0, keepdims=True)
-    ab = (centers.T.astype(np.float32) @ z).T.reshape(out.shape[1], out.shape[2], 2)
+    ab = (centers.T.astype(np.float32) @ z).T.reshape(out.shape[1], out.shape[2], 2) * np.float32(saturation)
     if mix > 0:
         ab = (1 - mix) * ab + mix * reg
     return ab.astype(np.float32)
@@ -147,9 +151,10 @@ class CNNColorizer(Colorizer):
 
     Attributes
     ----------
-    temperature, mix : float
+    temperature, mix, saturation : float
         Decoding knobs (see :func:`decode`); may be changed after loading.
-        Lower temperature = more saturated colours.
+        Higher saturation (or, for a classification model, lower
+        temperature) = more vivid colours.
     render_size : int
         Default longer side of the working size.
     """
@@ -171,6 +176,7 @@ class CNNColorizer(Colorizer):
         self.render_size = int(config.get("render_size", 256))
         self.temperature = float(config.get("temperature", 0.38))
         self.mix = float(config.get("mix", 0.0))
+        self.saturation = float(config.get("saturation", 1.0))
         self.input_name = self.session.get_inputs()[0].name
         n_out = (0 if self.centers is None else len(self.centers)) + 2
         shape = self.session.get_outputs()[0].shape
@@ -188,7 +194,7 @@ class CNNColorizer(Colorizer):
     def predict_ab(self, L: np.ndarray) -> np.ndarray:
         if L.ndim != 2 or L.shape[0] % STRIDE or L.shape[1] % STRIDE:
             raise ValueError(f"L must be (h, w) with sides multiples of {STRIDE}, got {L.shape}")
-        ab = decode(self.raw(L), self.centers, self.temperature, self.mix)
+        ab = decode(self.raw(L), self.centers, self.temperature, self.mix, self.saturation)
         return cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
