@@ -45,11 +45,12 @@ from chromatize.infer import colorize_photo
 from chromatize.io import Photo
 from chromatize.models import load_model
 model = load_model(sys.argv[1])
-rng = np.random.default_rng(0)
-y, x = np.mgrid[0:4000, 0:6000].astype(np.float32)
-g = ((np.sin(x / 300) + np.cos(y / 200)) * 60 + 128).astype(np.uint8)
-rgb = np.repeat(g[..., None], 3, axis=2)
-del y, x, g
+# built strip by strip so that making the input does not set the high-water mark
+rgb = np.empty((4000, 6000, 3), np.uint8)
+x = np.sin(np.arange(6000, dtype=np.float32) / 300)
+for y in range(0, 4000, 100):
+    rows = np.cos(np.arange(y, y + 100, dtype=np.float32) / 200)[:, None]
+    rgb[y : y + 100] = ((x[None] + rows) * 60 + 128).astype(np.uint8)[..., None]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = colorize_photo(Photo(rgb), model)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

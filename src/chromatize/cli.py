@@ -36,6 +36,15 @@ def progress_bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="img", disable=hide, file=sys.stderr, leave=False)
 
 
+def exit_on_failures(failed: list) -> None:
+    """List the files a batch could not handle, one line each, and exit with status 1."""
+    if failed:
+        for _, reason in failed:
+            click.echo(f"error: {reason}", err=True)
+        click.echo(f"{len(failed)} file(s) failed", err=True)
+        sys.exit(1)
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chromatize")
 def main():
@@ -85,11 +94,7 @@ def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fm
         )
     n_out = len(files) - len(result.failed)
     click.echo(f"colorized {n_out} of {len(files)} image(s) into {outdir}")
-    if result.failed:
-        for _, reason in result.failed:
-            click.echo(f"error: {reason}", err=True)
-        click.echo(f"{len(result.failed)} file(s) failed", err=True)
-        sys.exit(1)
+    exit_on_failures(result.failed)
 
 
 @main.command()
@@ -128,11 +133,7 @@ def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite):
     for written in (json_path, csv_path, report_dir and report_dir / "index.html"):
         if written:
             click.echo(f"wrote {written}")
-    if result.failed:
-        for _, reason in result.failed:
-            click.echo(f"error: {reason}", err=True)
-        click.echo(f"{len(result.failed)} file(s) failed", err=True)
-        sys.exit(1)
+    exit_on_failures(result.failed)
 
 
 @main.group()

@@ -83,6 +83,7 @@ def _train_mlp_minibatch(train: ImageSet, seed: int, settings: TrialSettings, pr
 KINDS: dict[str, Trainer | str] = {
     "mlp": _train_mlp,  # the report's per-pixel SGD (fast engine)
     "mlp-minibatch": _train_mlp_minibatch,  # the same net, shuffled mini-batches (not the report's)
+    "cnn": "chromatize.train_cnn_trials:train_trial",  # the CNN (needs torch), fixed number of steps
 }
 
 

@@ -224,7 +224,9 @@ def train_cnn(
     else:
         mean_ab, centers, counts = color_stats(train)
         mcfg = CNNConfig(widths=config.widths, loss=config.loss, n_bins=len(centers) if config.loss == "classify" else 0)
-        model = ColorNet(mcfg)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights, global state untouched
+            torch.manual_seed(config.seed)
+            model = ColorNet(mcfg)
     mcfg = model.config
     if mcfg.loss == "l2":
         centers = np.zeros((0, 2), np.float32)

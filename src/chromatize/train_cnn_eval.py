@@ -36,8 +36,11 @@ class TorchCNN(Colorizer):
         self.model, self.centers, self.device = model, centers, device
         self.temperature, self.mix, self.saturation = temperature, mix, saturation
 
+    #: Default working size (longer side).
+    render_size = RENDER_SIZE
+
     def work_shape(self, h, w, render_size=None):
-        return round_shape(h, w, render_size or RENDER_SIZE)
+        return round_shape(h, w, render_size or self.render_size)
 
     def raw(self, L: np.ndarray) -> np.ndarray:
         x = torch.from_numpy((L.astype(np.float32) - L_CENT) / L_NORM)[None, None].to(self.device)
@@ -87,7 +90,7 @@ def validate(net: TorchCNN, photos: list[np.ndarray]) -> dict:
 
 def tune_decoding(model, centers: np.ndarray, photos: list[np.ndarray], device="cpu",
                   temperatures=(0.2, 0.3, 0.38, 0.5, 0.7, 1.0), mixes=(0.0, 0.25, 0.5, 0.75),
-                  saturations=(1.0, 1.15, 1.3, 1.45, 1.6, 1.8)):
+                  saturations=(1.0, 1.05, 1.1, 1.15, 1.25, 1.4, 1.6)):
     """Choose the decoding on validation photos, one knob at a time.
 
     A classification model gets its annealed-mean temperature, then the

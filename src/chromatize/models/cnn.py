@@ -160,6 +160,7 @@ def save_model(model: ColorNet, folder: str | os.PathLike, extra: dict) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = folder / ".weights.safetensors.tmp"
     save_file(state, str(tmp))
+    os.chmod(tmp, 0o644)  # a model folder is meant to be shared and bundled
     os.replace(tmp, folder / "weights.safetensors")
     write_config(folder, {**extra, "family": "cnn", "model": asdict(model.config)})
 

@@ -1,0 +1,75 @@
+"""The CNN as a model kind of the report's seed trials (``chromatize.experiments``).
+
+The trials train on a few dozen photos of 64x64 for one epoch, which is the
+MLP's setting; a CNN taking a handful of steps would learn nothing, so it gets
+a fixed number of optimiser steps instead (:data:`TRIAL_STEPS` mini-batches of
+random crops and flips of the same training photos, AdamW with a cosine
+schedule, L2 loss on a*b*). The seed sets its initial weights and its batches.
+Everything else (photos, split, test loss) is the trials' own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .models.cnn import CNNConfig, ColorNet, loss_fn, normalise_L
+from .models.cnn_onnx import AB_NORM
+from .train_cnn import sample_batch
+from .train_cnn_eval import TorchCNN
+
+__all__ = ["train_trial", "TRIAL_STEPS", "TRIAL_BATCH", "TRIAL_LR"]
+
+TRIAL_STEPS = 300
+TRIAL_BATCH = 16
+TRIAL_LR = 2e-3
+
+
+def train_trial(train, seed: int, settings, progress=None):
+    """Trainer for ``chromatize.experiments.KINDS``: train a CNN on ``train.rgb``.
+
+    Parameters
+    ----------
+    train : chromatize.data.ImageSet
+        Training photos (``rgb``, square, ``settings.size``).
+    seed : int
+    settings : chromatize.experiments.TrialSettings
+        Only ``size`` is used (crops are 3/4 of it to the full photo, rounded to 16).
+    progress : callable, optional
+        Called with 1 after each step.
+
+    Returns
+    -------
+    chromatize.experiments.Trained
+        The model (run at the photos' own size) and the loss of each step.
+    """
+    from .experiments import Trained
+
+    torch.set_num_threads(2)
+    photos = list(train.rgb)
+    crop = max(16, (min(settings.size, min(p.shape[0] for p in photos)) // 16) * 16)
+    cfg = CNNConfig(loss="l2")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ColorNet(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=TRIAL_LR, weight_decay=1e-4)
+    losses = np.empty(TRIAL_STEPS)
+    model.train()
+    for step in range(TRIAL_STEPS):
+        rng = np.random.default_rng([seed, step])
+        idx = rng.choice(len(photos), size=min(TRIAL_BATCH, len(photos)), replace=False)
+        L, ab = sample_batch(photos, idx, crop, rng)
+        for g in opt.param_groups:
+            g["lr"] = TRIAL_LR * min(1.0, (step + 1) / 20) * 0.5 * (1 + np.cos(np.pi * step / TRIAL_STEPS))
+        loss = loss_fn(model(normalise_L(L)), ab, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses[step] = loss.item() * 2 * (AB_NORM / 255.0) ** 2  # in the trials' unit: sum over a*, b* of (8-bit / 255)^2
+        if progress is not None:
+            progress(1)
+    model.eval()
+    net = TorchCNN(model, np.zeros((0, 2), np.float32), 1.0, 1.0)
+    net.render_size = settings.size
+    net.mean_ab = train.mean_ab()
+    return Trained(net, losses)
