@@ -8,6 +8,12 @@ in RGB PSNR and CIEDE2000, colorfulness ratio, on kodak24 and cbsd68), and
 writes them into docs/BENCHMARKS.md between ``<!-- quality:start -->`` and
 ``<!-- quality:end -->`` (the rest of the file is kept).
 
+It also scores ``package_photos``: six real colour photos that are not in
+``../shared`` and that no model here was trained on, taken from files that
+scikit-image and matplotlib install (astronaut, chelsea, coffee,
+motorcycle_left, rocket; grace_hopper), so that the shipped models are judged
+on photos in general, not only on the evaluation sets.
+
 Usage::
 
     python bench/quality.py                              # ../shared/datasets
@@ -22,7 +28,9 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -39,6 +47,26 @@ TARGET_SETS = ["kodak24", "cbsd68"]
 #: Issue 3's targets against the gray baseline.
 TARGETS = {"psnr_gain": 0.8, "ciede_drop": 0.5, "colorfulness_ratio": 0.6}
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
+#: Real photos installed with our dependencies (not in ../shared, never trained on).
+PACKAGE_PHOTOS = {
+    "skimage": ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg"],
+    "matplotlib": ["grace_hopper.jpg"],
+}
+
+
+def package_photos(dst: Path) -> Path:
+    """Copy the photos of ``PACKAGE_PHOTOS`` into ``dst/package_photos`` and return that folder."""
+    import matplotlib
+    import skimage
+
+    roots = {"skimage": Path(skimage.__file__).parent / "data",
+             "matplotlib": Path(matplotlib.get_data_path()) / "sample_data"}
+    folder = dst / "package_photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    for pkg, names in PACKAGE_PHOTOS.items():
+        for name in names:
+            shutil.copyfile(roots[pkg] / name, folder / name)
+    return folder
 
 
 def target_rows(result) -> list[list[str]]:
@@ -113,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=None, help="also write the HTML report into this folder")
     ap.add_argument("--json", type=Path, default=None, help="also write the full results as JSON")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    ap.add_argument("--no-package-photos", action="store_true", help="leave out the photos installed with scikit-image and matplotlib")
     args = ap.parse_args(argv)
 
     paths = [args.data / s for s in args.sets]
@@ -129,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(done - bar.n)
 
     t0 = time.perf_counter()
-    result = evaluate(paths, models, args.size, thumb_size=200 if args.report else None, progress=progress)
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_package_photos:
+            paths.append(package_photos(Path(tmp)))
+        result = evaluate(paths, models, args.size, thumb_size=200 if args.report else None, progress=progress)
     seconds = time.perf_counter() - t0
     bar.close()
     command = "python bench/quality.py " + shlex.join(argv if argv is not None else sys.argv[1:])

@@ -137,11 +137,21 @@ def test_bundled_cnn_colorizes():
     assert model.name == "cnn" and model.work_shape(512, 768) == (176, 256)
     out = __import__("chromatize").colorize(np.full((30, 40), 120, np.uint8))
     assert out.shape == (30, 40, 3) and out.dtype == np.uint8
-    model.temperature = 0.2
-    ab_hot = model.predict_ab(np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64))
-    model.temperature = 1.0
-    ab_cold = model.predict_ab(np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64))
-    assert np.abs(ab_hot).mean() >= np.abs(ab_cold).mean()  # lower temperature, more saturated
+    L = np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64)
+    model.saturation = 1.0
+    ab = model.predict_ab(L)
+    model.saturation = 1.5
+    np.testing.assert_allclose(model.predict_ab(L), 1.5 * ab, rtol=1e-4, atol=1e-3)
+
+
+def test_colorizing_needs_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, chromatize; chromatize.colorize(np.zeros((20, 20), np.uint8)); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_decode_and_bins():
@@ -176,3 +186,20 @@ def test_cli_train_cnn_help_has_example():
 
     res = CliRunner().invoke(main, ["train", "cnn", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output
+
+
+def test_seed_trials_kind(monkeypatch, rng):
+    from types import SimpleNamespace
+
+    import chromatize.train_cnn_trials as trials
+    from chromatize.experiments import KINDS, TrialSettings, _trainer
+
+    assert "cnn" in KINDS and _trainer("cnn") is trials.train_trial
+    monkeypatch.setattr(trials, "TRIAL_STEPS", 3)
+    photos = np.stack([make_photo(rng, 32, 32) for _ in range(5)])
+    train = SimpleNamespace(rgb=photos, mean_ab=lambda: (1.0, 2.0))
+    a = trials.train_trial(train, 0, TrialSettings(size=32))
+    b = trials.train_trial(train, 0, TrialSettings(size=32))
+    assert a.losses.shape == (3,) and np.array_equal(a.losses, b.losses)  # seeded
+    assert a.model.work_shape(32, 32) == (32, 32)
+    assert a.model.predict_ab(np.full((32, 32), 50, np.float32)).shape == (32, 32, 2)

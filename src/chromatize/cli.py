@@ -71,7 +71,8 @@ model_option = click.option(
 @click.option("--compare", is_flag=True, help="Also write original | gray | colorized side by side.")
 @click.option("--samples", is_flag=True, help="Colorize the sample photos bundled with chromatize.")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True, help="Output format.")
-def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fmt):
+@click.option("--saturation", type=click.FloatRange(0), default=None, help="CNN only: colour gain (1 = as trained, >1 more vivid).")
+def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fmt, saturation):
     """Colorize photos (files or folders) into OUT, keeping each file's name.
 
     \b
@@ -87,6 +88,13 @@ def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fm
     from .io import list_images
 
     files = list_images(inputs)
+    if saturation is not None:
+        from .models import load_model
+
+        model = load_model(model)
+        if not hasattr(model, "saturation"):
+            raise click.UsageError(f"--saturation: model {model.name!r} has no saturation knob (the CNN has)")
+        model.saturation = saturation
     with progress_bar(len(files), "colorizing") as bar:
         result = colorize_files(
             files, outdir, model, render_size=render_size, overwrite=overwrite, compare=compare,
