@@ -251,6 +251,29 @@ def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwri
     click.echo(f"trained on {result.n_images} photo(s), last epoch mean loss {result.losses[-1].mean():.5f}; saved {out}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0 picks a free one).")
+@model_option
+def serve(host, port, model):
+    """Serve a local web page where you drop a photo and get it colorized.
+
+    \b
+    Example:
+        chromatize serve --port 8000      # then open http://127.0.0.1:8000/
+    """
+    from .web import make_server
+
+    server = make_server(host, port, model=model)
+    click.echo(f"serving on http://{server.server_address[0]}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @main.group()
 def experiment():
     """Re-run the report's experiments.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,8 @@ __all__ = [
     "OutputExistsError",
     "Photo",
     "read_image",
+    "decode_image",
+    "encode_png",
     "write_image",
     "list_images",
     "as_photo",
@@ -120,14 +123,24 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         raise ImageReadError(f"{path}: file not found")
     if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not an image file")
+    return _decode(path, str(path), max_pixels)
+
+
+def decode_image(data: bytes, name: str = "<upload>", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode image file bytes (an upload, say) like :func:`read_image`; ``name`` labels errors."""
+    return _decode(BytesIO(data), name, max_pixels)
+
+
+def _decode(source: "Path | BytesIO", label: str, max_pixels: int) -> Photo:
+    """Open, check the size, decode and orient an image; every failure one ImageReadError line."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageReadError(
-                        f"{path}: {w}x{h} = {w * h:,} pixels is over the limit of {max_pixels:,} "
+                        f"{label}: {w}x{h} = {w * h:,} pixels is over the limit of {max_pixels:,} "
                         "(possible decompression bomb; raise max_pixels to allow it)"
                     )
                 img.load()
@@ -136,14 +149,24 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     except ImageReadError:
         raise
     except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image file (format not recognised)") from None
+        raise ImageReadError(f"{label}: not an image file (format not recognised)") from None
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{path}: too many pixels ({exc})") from None
+        raise ImageReadError(f"{label}: too many pixels ({exc})") from None
     except PermissionError:
-        raise ImageReadError(f"{path}: permission denied") from None
+        raise ImageReadError(f"{label}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageReadError(f"{path}: truncated or corrupt image ({msg})") from None
+        raise ImageReadError(f"{label}: truncated or corrupt image ({msg})") from None
+
+
+def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
+    """PNG file bytes of an RGB (+ alpha) image."""
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    if alpha is not None:
+        img.putalpha(Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L"))
+    buf = BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def as_photo(image: "str | os.PathLike | np.ndarray | Photo", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:

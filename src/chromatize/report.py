@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io as _io
 import os
 import re
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .fileutil import OutputExistsError, atomic_write_text
-from .io import write_image
+from .io import encode_png, write_image
 from .metrics import METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,9 +90,7 @@ def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:
 
 def png_data_uri(rgb: np.ndarray) -> str:
     """An RGB uint8 image as a ``data:image/png;base64,...`` URI for ``<img src>``."""
-    buf = _io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, np.uint8), "RGB").save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
 
 
 # --- the evaluation page --------------------------------------------------------------
