@@ -338,17 +338,18 @@ def finish_best(folder: Path, val: list[np.ndarray], device) -> dict:
     return metrics
 
 
-def retune(out: str | os.PathLike, data: Sequence[str | os.PathLike]) -> dict:
-    """Re-tune the decoding of ``out/best`` on the run's own validation split and re-export it.
+def retune(out: str | os.PathLike, data: Sequence[str | os.PathLike], folder: str | os.PathLike | None = None) -> dict:
+    """Re-tune the decoding of a model (default ``out/best``) on the run's own validation split and re-export it.
 
     The split is rebuilt from the run's saved seed and settings, so ``data``
     must be the same photos the run was trained on.
     """
     out = Path(out)
+    folder = Path(folder) if folder is not None else out / "best"
     saved = json.loads((out / "config.json").read_text())
     config = TrainConfig(**saved["train"])
     torch.set_num_threads(config.threads)
     photos = load_photos(list_images(data, recursive=True), config.long_side)
     order = np.random.default_rng(config.seed).permutation(len(photos))
     n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
-    return finish_best(out / "best", [photos[i] for i in order[:n_val]], torch.device("cpu"))
+    return finish_best(folder, [photos[i] for i in order[:n_val]], torch.device("cpu"))
