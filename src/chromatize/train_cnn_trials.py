@@ -34,7 +34,7 @@ def train_trial(train, seed: int, settings, progress=None):
         Training photos (``rgb``, square, ``settings.size``).
     seed : int
     settings : chromatize.experiments.TrialSettings
-        Only ``size`` is used (crops are 3/4 of it to the full photo, rounded to 16).
+        Only ``size`` is used: crops are the whole photo (side rounded down to a multiple of 16).
     progress : callable, optional
         Called with 1 after each step.
 
@@ -43,9 +43,17 @@ def train_trial(train, seed: int, settings, progress=None):
     chromatize.experiments.Trained
         The model (run at the photos' own size) and the loss of each step.
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny batches: one thread is about as fast, and robust on a shared CPU
+    try:
+        return _fit(train, seed, settings, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(train, seed: int, settings, progress=None):
     from .experiments import Trained
 
-    torch.set_num_threads(2)
     photos = list(train.rgb)
     crop = max(16, (min(settings.size, min(p.shape[0] for p in photos)) // 16) * 16)
     cfg = CNNConfig(loss="l2")
