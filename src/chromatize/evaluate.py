@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from .infer import colorize_photo
@@ -94,11 +93,7 @@ def resize_longer(rgb: np.ndarray, size: int | None) -> np.ndarray:
         return rgb
     if size < 1:
         raise ValueError(f"size must be a positive number of pixels, got {size}")
-    h, w = rgb.shape[:2]
-    s = size / max(h, w)
-    if s >= 1:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return thumbnail(rgb, size)
 
 
 def _unique(name: str, taken: set[str]) -> str:

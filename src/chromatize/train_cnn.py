@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .color import rgb_to_lab
+from .fileutil import atomic_output
 from .io import ImageReadError, list_images, read_image
 from .models.cnn import CNNConfig, ColorNet, export_onnx, load_torch, loss_fn, normalise_L, save_model
 from .models.cnn_onnx import OUT_STRIDE, ab_bins, rebalance_weights
@@ -119,9 +120,8 @@ def _save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
 
     flat = {f"{i}.{k}": v.detach().cpu().reshape(-1) if v.ndim == 0 else v.detach().cpu().contiguous()
             for i, st in opt.state_dict()["state"].items() for k, v in st.items()}
-    tmp = path.with_name("." + path.name + ".tmp")
-    save_file(flat, str(tmp))
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        save_file(flat, str(tmp))
 
 
 def _load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:

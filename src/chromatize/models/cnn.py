@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..fileutil import atomic_output
 from .base import ModelFormatError, read_config, write_config
 from .cnn_onnx import AB_NORM, L_CENT, L_NORM, OUT_STRIDE, STRIDE
 
@@ -158,10 +159,8 @@ def save_model(model: ColorNet, folder: str | os.PathLike, extra: dict) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = folder / ".weights.safetensors.tmp"
-    save_file(state, str(tmp))
-    os.chmod(tmp, 0o644)  # a model folder is meant to be shared and bundled
-    os.replace(tmp, folder / "weights.safetensors")
+    with atomic_output(folder / "weights.safetensors") as tmp:
+        save_file(state, str(tmp))
     write_config(folder, {**extra, "family": "cnn", "model": asdict(model.config)})
 
 
@@ -194,18 +193,16 @@ def export_onnx(model: ColorNet, path: str | os.PathLike, size: int = 256) -> No
     was_training = model.training
     model = model.eval().cpu()
     x = torch.zeros(1, 1, size, size)
-    tmp = path.with_name("." + path.name + ".tmp")
     kwargs = dict(
         input_names=["L"], output_names=["out"], opset_version=17,
         dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "oh", 3: "ow"}},
     )
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), atomic_output(path) as tmp:
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is the one that needs no onnxscript
         try:
             torch.onnx.export(model, (x,), str(tmp), dynamo=False, **kwargs)
         except TypeError:  # older torch without the dynamo switch
             torch.onnx.export(model, (x,), str(tmp), **kwargs)
-    os.replace(tmp, path)
     model.train(was_training)
 
 
