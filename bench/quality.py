@@ -39,7 +39,9 @@ from tqdm import tqdm
 
 from chromatize import bundled_models
 from chromatize.evaluate import evaluate, format_table, write_json
-from chromatize.report import markdown_table, write_eval_report, write_text
+from chromatize.evaluate import write_eval_report
+from chromatize.io import atomic_write_text
+from chromatize.text import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ["kodak24", "cbsd68", "mcmaster", "set14", "sun_hays80"]
@@ -129,7 +131,7 @@ def update_benchmarks(path: Path, section: str) -> None:
     text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured by the scripts in `bench/`.\n"
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-    write_text(path, text, overwrite=True)
+    atomic_write_text(path, text, overwrite=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ import urllib.error
 import urllib.request
 from io import BytesIO
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -6,8 +6,10 @@ The public API::
     rgb = chromatize.colorize("old_photo.jpg")            # default model
     rgb = chromatize.colorize(gray_array, model="mlp")    # the report's MLP
     model = chromatize.load_model("path/to/model")
+    chromatize.colorize_files(["scans/"], "out/", saturation=1.2)
 """
 
+from .batch import colorize_files
 from .infer import colorize
 from .io import ImageReadError, read_image, write_image
 from .models import ModelFormatError, bundled_models, load_model
@@ -16,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "colorize",
+    "colorize_files",
     "load_model",
     "bundled_models",
     "read_image",

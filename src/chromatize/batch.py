@@ -11,9 +11,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .color import gray_to_rgb
-from .infer import colorize_photo
+from .infer import check_settings, colorize_photo
 from .io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, list_images, read_image, write_image
 from .models import Colorizer, load_model
+from .text import one_line
 
 __all__ = ["BatchResult", "colorize_files", "sample_images"]
 
@@ -46,6 +47,7 @@ def colorize_files(
     model: "str | os.PathLike | Colorizer | None" = None,
     *,
     render_size: int | None = None,
+    saturation: float | None = None,
     overwrite: bool = False,
     compare: bool = False,
     suffix: str | None = None,
@@ -66,6 +68,8 @@ def colorize_files(
         Created if needed.
     model : name, path, Colorizer or None
         None for the default model.
+    render_size, saturation : optional
+        As for :func:`chromatize.colorize`.
     compare : bool
         Also write ``<stem>_compare.png``: original | gray | colorized side by side.
     progress : callable, optional
@@ -76,6 +80,7 @@ def colorize_files(
     chromatize.models.ModelFormatError
         If the model cannot be loaded (nothing is written then).
     """
+    check_settings(render_size, saturation)
     model = load_model(model)
     outdir = Path(outdir)
     result = BatchResult()
@@ -85,7 +90,7 @@ def colorize_files(
             dst = _output_path(src, outdir, suffix, photo.alpha is not None)
             if dst.exists() and not overwrite:
                 raise OutputExistsError(f"{dst}: exists (use --overwrite to replace it)")
-            out = colorize_photo(photo, model, render_size)
+            out = colorize_photo(photo, model, render_size, saturation)
             write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
             result.written.append(dst)
             if compare:
@@ -96,7 +101,7 @@ def colorize_files(
         except (ImageReadError, OutputExistsError) as exc:
             result.failed.append((src, str(exc)))
         except (OSError, ValueError) as exc:
-            result.failed.append((src, f"{src}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"))
+            result.failed.append((src, f"{src}: {one_line(exc)}"))
         if progress is not None:
             progress(src)
     return result

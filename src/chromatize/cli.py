@@ -13,6 +13,7 @@ import click
 
 from .io import ImageReadError
 from .models import ModelFormatError
+from .text import one_line
 
 #: Library errors that the CLI turns into one-line messages.
 USER_ERRORS = (ImageReadError, ModelFormatError, FileNotFoundError, FileExistsError, ValueError)
@@ -25,7 +26,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            raise click.ClickException(one_line(exc)) from None
 
 
 def progress_bar(total: int, desc: str):
@@ -71,7 +72,8 @@ model_option = click.option(
 @click.option("--compare", is_flag=True, help="Also write original | gray | colorized side by side.")
 @click.option("--samples", is_flag=True, help="Colorize the sample photos bundled with chromatize.")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True, help="Output format.")
-@click.option("--saturation", type=click.FloatRange(0), default=None, help="CNN only: colour gain (1 = as trained, >1 more vivid).")
+@click.option("--saturation", type=click.FloatRange(0, 10), default=None,
+              help="Colour gain relative to the model as shipped: 1 = as shipped (default), <1 paler, >1 more vivid.")
 def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fmt, saturation):
     """Colorize photos (files or folders) into OUT, keeping each file's name.
 
@@ -88,16 +90,9 @@ def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fm
     from .io import list_images
 
     files = list_images(inputs)
-    if saturation is not None:
-        from .models import load_model
-
-        model = load_model(model)
-        if not hasattr(model, "saturation"):
-            raise click.UsageError(f"--saturation: model {model.name!r} has no saturation knob (the CNN has)")
-        model.saturation = saturation
     with progress_bar(len(files), "colorizing") as bar:
         result = colorize_files(
-            files, outdir, model, render_size=render_size, overwrite=overwrite, compare=compare,
+            files, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite, compare=compare,
             suffix=None if fmt == "same" else "." + fmt, progress=lambda _: bar.update(1),
         )
     n_out = len(files) - len(result.failed)
@@ -183,7 +178,7 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     """
     from tqdm import tqdm
 
-    from .train_cnn import TrainConfig, train_cnn
+    from .train.cnn import TrainConfig, train_cnn
 
     bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
 
@@ -238,7 +233,7 @@ def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwri
         chromatize colorize old.jpg --model my_mlp -o colorized/
     """
     from .models.mlp import MLPConfig
-    from .train_mlp import train_mlp
+    from .train.mlp import train_mlp
 
     config = MLPConfig(lr=lr, epochs=epochs, size=size, seed=seed, engine=engine, batch_size=batch_size)
     bars = StageBars()
@@ -313,7 +308,8 @@ def seed_trials_cmd(data, out, seeds, first_seed, n_train, n_test, size, epochs,
     """
     import shlex
 
-    from .experiments import TrialSettings, run_seed_trials
+    from .experiments.seed_trials import run_seed_trials
+    from .experiments.trials import TrialSettings
 
     settings = TrialSettings(seeds=tuple(range(first_seed, first_seed + seeds)), n_train=n_train, n_test=n_test,
                              size=size, epochs=epochs, lr=lr, split_seed=split_seed, trial1_category=trial1_category)

@@ -24,6 +24,10 @@ __all__ = [
     "L_MAX",
     "AB_OFFSET8",
     "SCALE8",
+    "L_CENT",
+    "L_NORM",
+    "AB_NORM",
+    "normalise_L",
     "rgb_to_lab",
     "lab_to_rgb",
     "rgb_to_lab8",
@@ -38,6 +42,19 @@ L_MAX = 100.0
 AB_OFFSET8 = 128.0
 #: 8-bit Lab values are divided by this to give the report's 0..1 inputs and targets.
 SCALE8 = 255.0
+#: The networks see normalised lightness (L - L_CENT) / L_NORM, about -1..1.
+L_CENT = 50.0
+L_NORM = 50.0
+#: The networks' regression heads predict a*b* / AB_NORM.
+AB_NORM = 100.0
+
+
+def normalise_L(L):
+    """Real L (0..100) -> the networks' input, (L - L_CENT) / L_NORM.
+
+    Works on numpy arrays and torch tensors alike (plain arithmetic).
+    """
+    return (L - L_CENT) / L_NORM
 
 
 def _check_rgb(rgb: np.ndarray, name: str = "rgb") -> np.ndarray:

@@ -1,6 +1,10 @@
-"""Photo sets for training and experiments, prepared the way the report did.
+"""Photo sets for training and experiments.
 
-Each photo is resized to S x S (OpenCV, ``INTER_AREA``; the aspect ratio is
+``ImageSet`` / ``load_images`` prepare photos the way the report did; the CNN's
+training photos come from ``load_photos`` (longer side resized, aspect kept)
+and ``random_crops``.
+
+For the report's sets, each photo is resized to S x S (OpenCV, ``INTER_AREA``; the aspect ratio is
 not kept, as in the report) and converted with OpenCV's 8-bit RGB->Lab. The
 model input is L8 / 255 and the target is a*8 / 255, b*8 / 255 (0..1, with
 a*, b* offset by 128). All randomness comes from a ``numpy.random.Generator``
@@ -18,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-from .color import AB_OFFSET8, SCALE8, rgb_to_lab8
+from .color import AB_OFFSET8, SCALE8, rgb_to_lab, rgb_to_lab8
 from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, read_image
 
 __all__ = [
@@ -27,6 +31,9 @@ __all__ = [
     "load_images",
     "list_categories",
     "seeded_split",
+    "load_photos",
+    "random_crops",
+    "split_validation",
 ]
 
 def prepare_photo(rgb: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,3 +216,60 @@ def seeded_split(n: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndar
         raise ValueError(f"cannot take {n_test} test items out of {n}")
     order = rng.permutation(n)
     return order[:n_test], order[n_test:]
+
+
+def load_photos(paths: Sequence[Path], long_side: int, progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """Read photos and resize each so its longer side is ``long_side``.
+
+    Unreadable files and photos under 16 px are skipped (training data is
+    best effort; ``chromatize train`` reports how many photos it found).
+    """
+    out = []
+    for p in paths:
+        try:
+            rgb = read_image(p).rgb
+        except ImageReadError:
+            rgb = None
+        if rgb is not None and min(rgb.shape[:2]) >= 16:
+            h, w = rgb.shape[:2]
+            s = long_side / max(h, w)
+            size = (max(16, round(w * s)), max(16, round(h * s)))
+            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+            out.append(cv2.resize(rgb, size, interpolation=interp))
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def split_validation(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (validation, training) of ``n`` photos: a seeded permutation, the first ``n_val`` held out."""
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:n_val], order[n_val:]
+
+
+def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rng: np.random.Generator,
+                 out_stride: int = 4, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Random square crops (side between ``crop`` and the photo's shorter side, resized to ``crop``) and flips.
+
+    Returns
+    -------
+    L : ndarray of float32, shape (B, 1, crop, crop)
+        Lightness, 0..100.
+    ab : ndarray of float32, shape (B, 2, crop / out_stride, crop / out_stride)
+        a*b* in real Lab units, reduced (INTER_AREA) to the network's output size.
+    """
+    crops = []
+    for i in idx:
+        rgb = photos[i]
+        h, w = rgb.shape[:2]
+        side = int(rng.integers(min(crop, h, w), min(h, w) + 1))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        c = rgb[y : y + side, x : x + side]
+        interp = cv2.INTER_AREA if side > crop else cv2.INTER_LINEAR
+        c = cv2.resize(c, (crop, crop), interpolation=interp) if side != crop else c
+        crops.append(c[:, ::-1] if flip and rng.random() < 0.5 else c)
+    lab = rgb_to_lab(np.concatenate(crops, axis=0)).reshape(len(idx), crop, crop, 3)  # (B, c, c, 3)
+    small = crop // out_stride
+    ab = np.stack([cv2.resize(im[..., 1:], (small, small), interpolation=cv2.INTER_AREA) for im in lab])  # (B, s, s, 2)
+    L = np.ascontiguousarray(lab[..., 0])[:, None]  # (B, 1, c, c)
+    return L, np.ascontiguousarray(ab.transpose(0, 3, 1, 2))

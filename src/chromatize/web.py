@@ -9,7 +9,7 @@ Routes
     The page.
 ``GET /models``
     JSON list of model names.
-``POST /colorize?model=NAME&render_size=N``
+``POST /colorize?model=NAME&render_size=N&saturation=S``
     Body: the bytes of an image file. Answer: the colorized photo as PNG, or
     ``400`` with a one-line plain-text reason.
 """
@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 from .infer import colorize_photo
 from .io import DEFAULT_MAX_PIXELS, ImageReadError, decode_image, encode_png
 from .models import DEFAULT_MODEL, Colorizer, ModelFormatError, bundled_models, load_model
+from .text import one_line
 
 __all__ = ["make_server", "MAX_UPLOAD_BYTES"]
 
@@ -87,6 +88,17 @@ class _Models:
             return self._cache[name]
 
 
+def _number(query: dict, key: str, kind: type):
+    """A number from the query string, or None; ValueError naming the key otherwise."""
+    text = query.get(key, [""])[0]
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{key}: not a number ({text!r})") from None
+
+
 def _handler(models: _Models, max_pixels: int) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "chromatize"
@@ -102,7 +114,7 @@ def _handler(models: _Models, max_pixels: int) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def _error(self, status: int, text: str) -> None:
-            self._send(status, (text.splitlines()[0] if text else "error").encode() + b"\n", "text/plain; charset=utf-8")
+            self._send(status, text.encode() + b"\n", "text/plain; charset=utf-8")
 
         def do_GET(self):  # noqa: N802 - the stdlib's name
             path = urlparse(self.path).path
@@ -126,12 +138,12 @@ def _handler(models: _Models, max_pixels: int) -> type[BaseHTTPRequestHandler]:
             query = parse_qs(url.query)
             try:
                 model = models.get(query.get("model", [None])[0])
-                render_size = query.get("render_size", [None])[0]
-                render_size = int(render_size) if render_size else None
+                render_size = _number(query, "render_size", int)
+                saturation = _number(query, "saturation", float)
                 photo = decode_image(self.rfile.read(length), "upload", max_pixels=max_pixels)
-                out = colorize_photo(photo, model, render_size)
-            except (ImageReadError, ModelFormatError, ValueError) as exc:
-                return self._error(HTTPStatus.BAD_REQUEST, str(exc))
+                out = colorize_photo(photo, model, render_size, saturation)
+            except (ImageReadError, ModelFormatError, ValueError, TypeError) as exc:
+                return self._error(HTTPStatus.BAD_REQUEST, one_line(exc))
             self._send(HTTPStatus.OK, encode_png(out.rgb, out.alpha), "image/png")
 
     return Handler

@@ -13,23 +13,37 @@ from pathlib import Path
 
 from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, read_config
 
-__all__ = ["load_model", "bundled_models", "Colorizer", "ModelFormatError", "DEFAULT_MODEL"]
+__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "DEFAULT_MODEL"]
 
 #: family name in config.json -> module in this package.
-FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn_onnx"}
+FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn"}
 
 #: The model used when none is named.
 DEFAULT_MODEL = "cnn"
 
 
-def _weights_dir() -> Path:
+def _weights_root() -> Path:
     return Path(str(resources.files("chromatize") / "weights"))
 
 
 def bundled_models() -> list[str]:
     """Names of the models shipped in the package (sub-folders of ``weights/``)."""
-    root = _weights_dir()
+    root = _weights_root()
     return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+
+
+def bundled_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """The folder of a bundled model (for fine-tuning from it).
+
+    Raises
+    ------
+    ModelFormatError
+        If no bundled model has that name.
+    """
+    folder = _weights_root() / name
+    if not (folder / "config.json").is_file():
+        raise ModelFormatError(f"{name}: not a bundled model ({', '.join(bundled_models())})")
+    return folder
 
 
 def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Colorizer:
@@ -39,8 +53,9 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     ----------
     name_or_path : str, path, Colorizer or None
         ``None`` or ``"default"`` for the default bundled model; a bundled name
-        (``"cnn"``, ``"mlp"``); the baselines ``"gray"``; or a model folder
-        (or its ``config.json``). A ``Colorizer`` is returned as is.
+        (``"cnn"``, ``"mlp"``); the baselines ``"gray"``; a model folder
+        (or its ``config.json``); or a training run's folder (its ``best/``
+        model, named after the run). A ``Colorizer`` is returned as is.
 
     Raises
     ------
@@ -63,11 +78,15 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     if folder.name == "config.json":
         folder = folder.parent
     if not folder.exists():
-        bundled = _weights_dir() / text
+        bundled = _weights_root() / text
         if os.sep in text or "/" in text or not (bundled / "config.json").is_file():
             known = ", ".join(bundled_models() + ["gray"])
             raise ModelFormatError(f"{text}: no such model file or folder, and not a bundled model ({known})")
         folder = bundled
+    name = folder.name
+    if (folder / "best" / "config.json").is_file() and not (folder / "model.onnx").is_file():
+        # a training run's folder: its best model, named after the run
+        folder = folder / "best"
     config = read_config(folder)
     family = config["family"]
     if family not in FAMILIES:
@@ -75,7 +94,7 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     module = importlib.import_module(FAMILIES[family])
     model = module.load(folder, config)
     # Tables and reports name a model as the user named it: the bundled name or the folder.
-    model.name = folder.name
+    model.name = name
     return model
 
 

@@ -14,19 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileutil import atomic_write_text
+from ..io.atomic import atomic_write_text
+from ..text import one_line
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_RENDER_SIZE",
     "ModelFormatError",
     "Colorizer",
     "GrayBaseline",
     "MeanABBaseline",
     "read_config",
+    "read_mean_ab",
     "write_config",
 ]
 
 FORMAT_VERSION = 1
+#: Largest working size (longer side) accepted anywhere: memory grows with its square.
+MAX_RENDER_SIZE = 4096
 
 
 class ModelFormatError(ValueError):
@@ -112,9 +117,9 @@ def read_config(folder: str | os.PathLike, family: str | None = None) -> dict:
     if not path.is_file():
         raise ModelFormatError(f"{folder}: not a model folder (no config.json)")
     try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path}: cannot read config ({exc})") from None
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError covers JSONDecodeError and UnicodeDecodeError
+        raise ModelFormatError(f"{path}: cannot read config ({one_line(exc)})") from None
     if not isinstance(config, dict) or "family" not in config:
         raise ModelFormatError(f"{path}: config has no 'family'")
     if config.get("format_version") != FORMAT_VERSION:
@@ -124,6 +129,21 @@ def read_config(folder: str | os.PathLike, family: str | None = None) -> dict:
     if family is not None and config["family"] != family:
         raise ModelFormatError(f"{path}: family {config['family']!r}, expected {family!r}")
     return config
+
+
+def read_mean_ab(config: dict, where: str | os.PathLike) -> tuple[float, float]:
+    """The ``mean_ab`` entry of a config as two finite floats.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming ``where`` and the key, if it is missing or not two numbers.
+    """
+    value = config.get("mean_ab")
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)):
+        raise ModelFormatError(f"{where}: 'mean_ab' must be a list of 2 numbers, got {value!r}")
+    return float(value[0]), float(value[1])
 
 
 def write_config(folder: str | os.PathLike, config: dict) -> None:

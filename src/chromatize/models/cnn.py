@@ -1,214 +1,287 @@
-"""The CNN colorizer in PyTorch: network, losses, weights I/O and ONNX export.
+"""The CNN colorizers at inference time: config, decoding and ONNX Runtime, no torch.
 
-Needs torch (``pip install chromatize[train]``); inference uses
-``chromatize.models.cnn_onnx`` instead.
+A CNN model folder holds ``model.onnx`` (the network), ``weights.safetensors``
+(the same weights for fine-tuning in torch, ``chromatize.models.cnn_torch``)
+and ``config.json``. The network takes normalised L (``color.normalise_L``) at
+a working size whose sides are multiples of its ``stride`` and returns, at a
+quarter of that size, either two regression channels (a*b* / ``AB_NORM``) or
+``n_bins`` logits over quantised a*b* followed by the two regression channels
+(Zhang et al. 2016). The decoding (annealed mean at a temperature, mixed with
+the regression head, then a chroma gain) is done here in numpy, so that it is
+a setting of the model folder (:class:`Decoding`), not of the network.
 
-The network is a small encoder-decoder. The encoder halves the size four times
-(widths ``widths[0..3]`` at strides 2, 4, 8, 16, two 3x3 convolutions per level,
-dilated at the bottleneck); a global-context branch (Iizuka et al. 2016) pools
-the whole bottleneck, passes it through a small MLP and broadcasts it back, so
-every output pixel sees the whole working image. The decoder goes back up to
-stride 4 with additive skip connections and predicts there (Zhang et al. 2016
-also predict at a quarter of the input size); a*b* is then upsampled.
+``config.json`` is read once, by :func:`read_cnn_config`, into a typed
+:class:`CNNFolderConfig`; an unknown key or a value of the wrong type is a
+one-line :class:`ModelFormatError` naming the file and the key.
+
+References
+----------
+.. [1] R. Zhang, P. Isola, A. A. Efros, "Colorful Image Colorization", ECCV 2016.
+.. [2] S. Iizuka, E. Simo-Serra, H. Ishikawa, "Let there be Color!", SIGGRAPH 2016.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+import cv2
+import numpy as np
 
-from ..fileutil import atomic_output
-from .base import ModelFormatError, read_config, write_config
-from .cnn_onnx import AB_NORM, L_CENT, L_NORM, OUT_STRIDE, STRIDE
+from ..color import AB_NORM, normalise_L
+from ..text import one_line
+from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, read_mean_ab
 
-__all__ = ["CNNConfig", "ColorNet", "soft_encode", "loss_fn", "save_model", "load_torch", "export_onnx", "receptive_field"]
+__all__ = [
+    "OUT_STRIDE", "GRID", "Decoding", "CNNFolderConfig", "read_cnn_config",
+    "decode", "round_shape", "NetColorizer", "CNNColorizer", "load",
+]
+
+#: The nets predict at 1/OUT_STRIDE of the working size.
+OUT_STRIDE = 4
+#: Width of the a*b* quantisation grid (real Lab units), as in Zhang et al.
+GRID = 10.0
+
+
+def _check_number(value, kind: type, where: str, key: str, low: float, high: float, low_open: bool = False):
+    """``value`` as ``kind`` if it is one (bools are not numbers) and within range, else ModelFormatError."""
+    ok_type = int if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or not math.isfinite(value):
+        raise ModelFormatError(f"{where}: {key!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if value < low or value > high or (low_open and value == low):
+        raise ModelFormatError(f"{where}: {key!r} = {value!r} is out of range ({low}..{high})")
+    return kind(value)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How a network's output becomes a*b* (see :func:`decode`), and at what size the net runs."""
+
+    #: Longer side of the working size (rounded to multiples of the net's stride).
+    render_size: int = 256
+    #: Annealed-mean temperature in (0, 1] (classification models): lower = more vivid.
+    temperature: float = 0.38
+    #: Weight of the regression head in the result (0 = annealed mean only; 1 for a regression model).
+    mix: float = 0.0
+    #: Chroma gain applied last, as tuned on the training run's validation split.
+    saturation: float = 1.0
+
+    @classmethod
+    def from_dict(cls, d: object, where: str = "decoding") -> "Decoding":
+        """Build from a dict, checking keys and types.
+
+        Raises
+        ------
+        ModelFormatError
+            Naming ``where`` and the offending key.
+        """
+        if not isinstance(d, dict):
+            raise ModelFormatError(f"{where}: 'decoding' must be an object, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ModelFormatError(f"{where}: unknown decoding key {key!r} (known: {', '.join(sorted(known))})")
+        out = {}
+        if "render_size" in d:
+            out["render_size"] = _check_number(d["render_size"], int, where, "render_size", 8, MAX_RENDER_SIZE)
+        if "temperature" in d:
+            out["temperature"] = _check_number(d["temperature"], float, where, "temperature", 0.0, 1.0, low_open=True)
+        if "mix" in d:
+            out["mix"] = _check_number(d["mix"], float, where, "mix", 0.0, 1.0)
+        if "saturation" in d:
+            out["saturation"] = _check_number(d["saturation"], float, where, "saturation", 0.0, 10.0)
+        return cls(**out)
 
 
 @dataclass
-class CNNConfig:
-    """Settings of the network; saved in ``config.json`` under ``model``."""
+class CNNFolderConfig:
+    """The typed contents of a CNN model folder's ``config.json``."""
 
-    #: Channels at strides 2, 4, 8, 16.
-    widths: tuple = (32, 64, 128, 256)
-    #: "l2" (regress a*b*) or "classify" (Zhang's bins plus a regression head).
-    loss: str = "classify"
-    #: Number of a*b* bins (0 for "l2"); set from the training data.
-    n_bins: int = 0
-    #: Use the global-context branch.
-    global_context: bool = True
-
-    def __post_init__(self):
-        self.widths = tuple(int(c) for c in self.widths)
-        if self.loss not in ("l2", "classify"):
-            raise ValueError(f"loss must be 'l2' or 'classify', got {self.loss!r}")
-        if len(self.widths) != 4:
-            raise ValueError(f"widths must have 4 values, got {self.widths}")
-
-    @property
-    def n_out(self) -> int:
-        return (self.n_bins if self.loss == "classify" else 0) + 2
+    #: Mean a*b* of the training photos (the mean-tint baseline).
+    mean_ab: tuple[float, float]
+    #: a*b* bin centres (Q, 2) for a classification model; empty for regression.
+    centers: np.ndarray
+    #: The network's settings (a ``cnn_torch`` config dict; only torch reads it).
+    model: dict
+    decoding: Decoding = field(default_factory=Decoding)
+    #: Total downsampling of the net: working sizes are multiples of it.
+    stride: int = 16
+    name: str = "cnn"
+    #: Anything else the file records (validation metrics, training settings and state, notices).
+    extra: dict = field(default_factory=dict)
 
 
-def conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    """3x3 convolution, batch norm, ReLU."""
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
+#: Keys a CNN config.json may hold besides those read into CNNFolderConfig.
+_RECORD_KEYS = {"family", "format_version", "val_metrics", "train", "state", "notice", "arch"}
 
 
-class ColorNet(nn.Module):
-    """Normalised L (B, 1, H, W) -> output (B, n_out, H/4, W/4); H, W multiples of 16."""
-
-    def __init__(self, config: CNNConfig):
-        super().__init__()
-        self.config = config
-        c1, c2, c3, c4 = config.widths
-        self.enc1 = nn.Sequential(conv_bn(1, c1, 2), conv_bn(c1, c1))  # /2
-        self.enc2 = nn.Sequential(conv_bn(c1, c2, 2), conv_bn(c2, c2))  # /4
-        self.enc3 = nn.Sequential(conv_bn(c2, c3, 2), conv_bn(c3, c3))  # /8
-        self.enc4 = nn.Sequential(conv_bn(c3, c4, 2), conv_bn(c4, c4, dilation=2), conv_bn(c4, c4, dilation=2))  # /16
-        if config.global_context:
-            self.glob = nn.Sequential(nn.Linear(c4, c4), nn.ReLU(inplace=True), nn.Linear(c4, c4))
-            self.fuse = nn.Sequential(nn.Conv2d(2 * c4, c4, 1, bias=False), nn.BatchNorm2d(c4), nn.ReLU(inplace=True))
-        self.lat4 = nn.Conv2d(c4, c3, 1)
-        self.dec3 = nn.Sequential(conv_bn(c3, c3), conv_bn(c3, c3))  # /8
-        self.lat3 = nn.Conv2d(c3, c2, 1)
-        self.dec2 = nn.Sequential(conv_bn(c2, c2), conv_bn(c2, c2))  # /4
-        self.head = nn.Conv2d(c2, config.n_out, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(x)  # (B, c1, H/2, W/2)
-        e2 = self.enc2(e1)  # (B, c2, H/4, W/4)
-        e3 = self.enc3(e2)  # (B, c3, H/8, W/8)
-        e4 = self.enc4(e3)  # (B, c4, H/16, W/16)
-        if self.config.global_context:
-            g = self.glob(e4.mean(dim=(2, 3)))  # (B, c4)
-            e4 = self.fuse(torch.cat([e4, g[:, :, None, None].expand_as(e4)], dim=1))
-        d3 = self.dec3(F.interpolate(self.lat4(e4), scale_factor=2.0, mode="bilinear", align_corners=False) + e3)
-        d2 = self.dec2(F.interpolate(self.lat3(d3), scale_factor=2.0, mode="bilinear", align_corners=False) + e2)
-        return self.head(d2)  # (B, n_out, H/4, W/4)
-
-
-def receptive_field(config: CNNConfig) -> int:
-    """Receptive field (pixels of the working image) of the convolutional path alone.
-
-    With the global-context branch every output also sees the whole image.
-    """
-    rf, jump = 1, 1
-    layers = [(3, 2, 1), (3, 1, 1)] * 3 + [(3, 2, 1), (3, 1, 2), (3, 1, 2)]
-    for k, s, d in layers:
-        rf += (k - 1) * d * jump
-        jump *= s
-    # decoder: two 3x3 convs at stride 8 and two at stride 4 (skips do not widen it)
-    rf += 2 * 2 * 8 + 2 * 2 * 4
-    return rf
-
-
-def soft_encode(ab: torch.Tensor, centers: torch.Tensor, sigma: float = 5.0, k: int = 5) -> torch.Tensor:
-    """Soft targets of Zhang et al.: Gaussian weights on the k nearest bins.
-
-    ab (B, 2, h, w) real units, centers (Q, 2) -> (B, Q, h, w), summing to 1.
-    """
-    b, _, h, w = ab.shape
-    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)  # (N, 2)
-    d2 = torch.cdist(flat, centers).pow(2)  # (N, Q)
-    k = min(k, centers.shape[0])
-    dk, ik = d2.topk(k, dim=1, largest=False)
-    wk = torch.softmax(-dk / (2 * sigma**2), dim=1)
-    q = torch.zeros_like(d2).scatter_(1, ik, wk)
-    return q.reshape(b, h, w, -1).permute(0, 3, 1, 2)
-
-
-def loss_fn(out: torch.Tensor, ab: torch.Tensor, config: CNNConfig, centers=None, class_w=None, reg_weight: float = 1.0):
-    """Training loss for a batch.
-
-    Parameters
-    ----------
-    out : (B, n_out, h, w) network output
-    ab : (B, 2, h, w) target a*b* (real units) at the output size
-    centers, class_w : (Q, 2), (Q,) bins and rebalancing weights (classification)
-    reg_weight : weight of the L2 regression head next to the cross entropy
-
-    Returns
-    -------
-    loss : scalar tensor
-    """
-    reg = F.mse_loss(out[:, -2:], ab / AB_NORM)
-    if config.loss == "l2":
-        return reg
-    q = soft_encode(ab, centers)  # (B, Q, h, w)
-    logp = F.log_softmax(out[:, : config.n_bins], dim=1)
-    ce = -(q * logp).sum(1)  # (B, h, w)
-    if class_w is not None:
-        ce = ce * class_w[q.argmax(1)]
-    return ce.mean() + reg_weight * reg * 10.0
-
-
-def save_model(model: ColorNet, folder: str | os.PathLike, extra: dict) -> None:
-    """Write weights.safetensors and config.json (family cnn) into ``folder``."""
-    from safetensors.torch import save_file
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_output(folder / "weights.safetensors") as tmp:
-        save_file(state, str(tmp))
-    write_config(folder, {**extra, "family": "cnn", "model": asdict(model.config)})
-
-
-def load_torch(folder: str | os.PathLike) -> tuple[ColorNet, dict]:
-    """Rebuild the torch network of a CNN model folder from its config and weights.
+def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
+    """Check a CNN ``config.json`` (already parsed) and return it typed.
 
     Raises
     ------
     ModelFormatError
-        If the folder is not a CNN model or the weights do not fit the config.
+        On a missing or unknown key, or a value of the wrong type, naming ``where`` and the key.
     """
-    from safetensors.torch import load_file
-
-    folder = Path(folder)
-    config = read_config(folder, family="cnn")
-    path = folder / "weights.safetensors"
-    if not path.is_file():
-        raise ModelFormatError(f"{folder}: no weights.safetensors")
+    where = str(where)
+    known = {"mean_ab", "bins", "model", "decoding", "stride", "name"} | _RECORD_KEYS
+    for key in config:
+        if key not in known:
+            raise ModelFormatError(f"{where}: unknown key {key!r}")
+    for key in ("mean_ab", "model"):
+        if key not in config:
+            raise ModelFormatError(f"{where}: CNN config has no {key!r}")
+    mean_ab = read_mean_ab(config, where)
+    bins = config.get("bins", [])
     try:
-        model = ColorNet(CNNConfig(**config["model"]))
-        model.load_state_dict(load_file(str(path)))
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        raise ModelFormatError(f"{path}: weights do not match config.json ({str(exc).splitlines()[0]})") from None
-    return model, config
-
-
-def export_onnx(model: ColorNet, path: str | os.PathLike, size: int = 256) -> None:
-    """Export the network (eval mode, float32, CPU) to ONNX with dynamic H and W."""
-    path = Path(path)
-    was_training = model.training
-    model = model.eval().cpu()
-    x = torch.zeros(1, 1, size, size)
-    kwargs = dict(
-        input_names=["L"], output_names=["out"], opset_version=17,
-        dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "oh", 3: "ow"}},
+        centers = np.asarray(bins, np.float32).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise ModelFormatError(f"{where}: 'bins' must be a list of [a, b] pairs") from None
+    if not isinstance(config["model"], dict):
+        raise ModelFormatError(f"{where}: 'model' must be an object, got {type(config['model']).__name__}")
+    name = config.get("name", "cnn")
+    if not isinstance(name, str):
+        raise ModelFormatError(f"{where}: 'name' must be a string, got {name!r}")
+    return CNNFolderConfig(
+        mean_ab=mean_ab,
+        centers=centers,
+        model=config["model"],
+        decoding=Decoding.from_dict(config.get("decoding", {}), where),
+        stride=_check_number(config.get("stride", 16), int, where, "stride", 1, 1024),
+        name=name,
+        extra={k: v for k, v in config.items() if k in _RECORD_KEYS},
     )
-    with torch.no_grad(), warnings.catch_warnings(), atomic_output(path) as tmp:
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is the one that needs no onnxscript
+
+
+def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
+           saturation: float = 1.0) -> np.ndarray:
+    """Turn the network's output into a*b*.
+
+    Parameters
+    ----------
+    out : ndarray of float32, shape (C, h, w)
+        The net's output for one image: ``Q`` logits then 2 regression
+        channels (classification model), or just the 2 regression channels.
+    centers : ndarray, shape (Q, 2), or None
+        Bin centres; None (or empty) for a regression model.
+    temperature : float
+        Annealed-mean temperature in (0, 1]: 1 is the plain mean of the
+        predicted distribution (muted), lower values are more saturated.
+    mix : float
+        Weight of the regression head in the result (0 = annealed mean only).
+    saturation : float
+        Chroma gain applied last (a*b* multiplied by it): > 1 counters the
+        muted colours of L2 regression, which predicts a conditional mean.
+
+    Returns
+    -------
+    ab : ndarray of float32, shape (h, w, 2), real Lab units
+    """
+    reg = np.moveaxis(out[-2:], 0, -1) * (AB_NORM * saturation)
+    if centers is None or len(centers) == 0 or mix >= 1.0:
+        return reg.astype(np.float32)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    q = len(centers)
+    z = out[:q].reshape(q, -1) / np.float32(temperature)  # (Q, h*w)
+    z -= z.max(axis=0, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=0, keepdims=True)
+    ab = (centers.T.astype(np.float32) @ z).T.reshape(out.shape[1], out.shape[2], 2) * np.float32(saturation)
+    if mix > 0:
+        ab = (1 - mix) * ab + mix * reg
+    return ab.astype(np.float32)
+
+
+def round_shape(h: int, w: int, size: int, stride: int = 16) -> tuple[int, int]:
+    """(h, w) scaled so the longer side is about ``size``, each a multiple of ``stride``."""
+    scale = size / max(h, w)
+    return tuple(max(stride, int(round(s * scale / stride)) * stride) for s in (h, w))
+
+
+class NetColorizer(Colorizer):
+    """A network colorizer: working size, decoding and upsampling; subclasses run the net (:meth:`raw`).
+
+    Parameters
+    ----------
+    config : CNNFolderConfig
+        Mean a*b*, bins, decoding and stride.
+    """
+
+    def __init__(self, config: CNNFolderConfig):
+        self.config = config
+        self.name = config.name
+        self.mean_ab = config.mean_ab
+        self.centers = config.centers if len(config.centers) else None
+        self.decoding = config.decoding
+        self.stride = config.stride
+
+    @property
+    def n_out(self) -> int:
+        """Channels the network returns: bins (if any) then 2 regression channels."""
+        return (0 if self.centers is None else len(self.centers)) + 2
+
+    def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
+        return round_shape(h, w, int(render_size or self.decoding.render_size), self.stride)
+
+    def raw(self, L: np.ndarray) -> np.ndarray:
+        """The network's output (C, h/4, w/4) for L (h, w) in 0..100."""
+        raise NotImplementedError
+
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        if L.ndim != 2 or L.shape[0] % self.stride or L.shape[1] % self.stride:
+            raise ValueError(f"L must be (h, w) with sides multiples of {self.stride}, got {L.shape}")
+        d = self.decoding
+        ab = decode(self.raw(L), self.centers, d.temperature, d.mix, d.saturation)
+        return cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+class CNNColorizer(NetColorizer):
+    """A CNN colorizer run by ONNX Runtime.
+
+    Parameters
+    ----------
+    onnx_path : path
+        The exported network (``model.onnx``).
+    config : CNNFolderConfig
+    threads : int
+        Intra-op threads of ONNX Runtime.
+    """
+
+    def __init__(self, onnx_path: str | os.PathLike, config: CNNFolderConfig, threads: int = 2):
+        import onnxruntime as ort
+
+        super().__init__(config)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
         try:
-            torch.onnx.export(model, (x,), str(tmp), dynamo=False, **kwargs)
-        except TypeError:  # older torch without the dynamo switch
-            torch.onnx.export(model, (x,), str(tmp), **kwargs)
-    model.train(was_training)
+            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own exception types
+            raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        shape = self.session.get_outputs()[0].shape
+        if len(shape) != 4 or shape[1] != self.n_out:
+            raise ModelFormatError(f"{onnx_path}: output shape {shape}, expected channels {self.n_out} from config.json")
+
+    def raw(self, L: np.ndarray) -> np.ndarray:
+        x = normalise_L(np.asarray(L, np.float32))[None, None]  # (1, 1, h, w)
+        return self.session.run(None, {self.input_name: x})[0][0]
 
 
-def normalise_L(L: torch.Tensor) -> torch.Tensor:
-    """L in 0..100 -> the net's input."""
-    return (L - L_CENT) / L_NORM
+def load(folder: str | os.PathLike, config: dict) -> CNNColorizer:
+    """Load a CNN model folder (``config.json`` + ``model.onnx``).
 
-
-assert STRIDE == 16 and OUT_STRIDE == 4  # the architecture above assumes these
+    Raises
+    ------
+    ModelFormatError
+        If ``model.onnx`` is missing, the config is wrong or does not match the network.
+    """
+    folder = Path(folder)
+    onnx_path = folder / "model.onnx"
+    typed = read_cnn_config(config, folder / "config.json")
+    if not onnx_path.is_file():
+        raise ModelFormatError(f"{folder}: CNN model folder has no model.onnx")
+    return CNNColorizer(onnx_path, typed)

@@ -21,9 +21,10 @@ from typing import Callable
 import numpy as np
 
 from ..color import AB_OFFSET8, L_MAX, SCALE8
-from ..fileutil import atomic_output
+from ..io.atomic import atomic_output
 from ..patches import PATCH, extract_patches
-from .base import Colorizer, ModelFormatError, read_config, write_config
+from ..text import one_line
+from .base import Colorizer, ModelFormatError, read_config, read_mean_ab, write_config
 from .mlp_engines import ENGINES, sigmoid
 
 __all__ = ["MLPConfig", "MLPColorizer", "init_weights", "forward", "fit", "save", "load", "WEIGHT_NAMES"]
@@ -50,8 +51,16 @@ class MLPConfig:
         """Raise ``ValueError`` naming the first bad setting; return self."""
         if self.n_in != PATCH * PATCH:
             raise ValueError(f"n_in must be {PATCH * PATCH} (5x5 patches), got {self.n_in}")
+        for name in ("n_in", "n_hidden", "epochs", "size", "batch_size", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name!r} must be an integer, got {value!r}")
+        for name in ("lr",) + (("init_scale",) if self.init_scale is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name!r} must be a number, got {value!r}")
         for name in ("n_hidden", "epochs", "size", "batch_size"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
@@ -237,18 +246,18 @@ def load(folder: str | os.PathLike, config: dict | None = None) -> MLPColorizer:
     if config is None:
         config = read_config(folder, family="mlp")
     try:
+        if not isinstance(config.get("config", {}), dict):
+            raise ValueError("'config' must be an object")
         cfg = MLPConfig.from_dict(dict(config.get("config", {}))).check()
-        mean_ab = tuple(float(v) for v in config.get("mean_ab", (0.0, 0.0)))
-        if len(mean_ab) != 2:
-            raise ValueError(f"mean_ab must hold 2 numbers, got {len(mean_ab)}")
     except (TypeError, ValueError) as exc:
         raise ModelFormatError(f"{folder / 'config.json'}: bad MLP config ({exc})") from None
+    mean_ab = read_mean_ab(config, folder / "config.json")
     path = folder / WEIGHTS_FILE
     if not path.is_file():
         raise ModelFormatError(f"{path}: weights file missing")
     try:
         weights = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise ModelFormatError(f"{path}: cannot read weights ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise ModelFormatError(f"{path}: cannot read weights ({one_line(exc)})") from None
     _check_weights(weights, cfg, str(path))
     return MLPColorizer(weights, cfg, mean_ab, name=str(config.get("name", "mlp")))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import warnings
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import Iterable
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .fileutil import OutputExistsError, atomic_output
+from ..text import one_line
+from .atomic import OutputExistsError, atomic_output
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -31,6 +34,8 @@ __all__ = [
     "read_image",
     "decode_image",
     "encode_png",
+    "png_data_uri",
+    "thumbnail",
     "write_image",
     "list_images",
     "as_photo",
@@ -155,8 +160,7 @@ def _decode(source: "Path | BytesIO", label: str, max_pixels: int) -> Photo:
     except PermissionError:
         raise ImageReadError(f"{label}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageReadError(f"{label}: truncated or corrupt image ({msg})") from None
+        raise ImageReadError(f"{label}: truncated or corrupt image ({one_line(exc)})") from None
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
@@ -167,6 +171,20 @@ def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
     buf = BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An RGB uint8 image as a ``data:image/png;base64,...`` URI for ``<img src>``."""
+    return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
+
+
+def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """Downscale (INTER_AREA) so the longer side is at most ``max_side``; never upscales."""
+    h, w = rgb.shape[:2]
+    s = max_side / max(h, w)
+    if s >= 1:
+        return rgb
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def as_photo(image: "str | os.PathLike | np.ndarray | Photo", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:

@@ -1,4 +1,4 @@
-"""The CNN as a model kind of the report's seed trials (``chromatize.experiments``).
+"""The CNN as a model kind of the report's seed trials (``chromatize.experiments.seed_trials``).
 
 The trials train on a few dozen photos of 64x64 for one epoch, which is the
 MLP's setting; a CNN taking a handful of steps would learn nothing, so it gets
@@ -13,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .models.cnn import CNNConfig, ColorNet, loss_fn, normalise_L
-from .models.cnn_onnx import AB_NORM
-from .train_cnn import sample_batch
-from .train_cnn_eval import TorchCNN
+from ..color import AB_NORM, normalise_L
+from ..data import random_crops
+from ..models.cnn import OUT_STRIDE, Decoding
+from ..models.cnn_torch import CNNConfig, ColorNet, TorchCNN, folder_config, loss_fn
+from ..train.cnn import torch_threads
+from .trials import Trained
 
 __all__ = ["train_trial", "TRIAL_STEPS", "TRIAL_BATCH", "TRIAL_LR"]
 
@@ -43,17 +45,11 @@ def train_trial(train, seed: int, settings, progress=None):
     chromatize.experiments.Trained
         The model (run at the photos' own size) and the loss of each step.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny batches: one thread is about as fast, and robust on a shared CPU
-    try:
+    with torch_threads(1):  # tiny batches: one thread is about as fast, and robust on a shared CPU
         return _fit(train, seed, settings, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
-def _fit(train, seed: int, settings, progress=None):
-    from .experiments import Trained
-
+def _fit(train, seed: int, settings, progress=None) -> Trained:
     photos = list(train.rgb)
     crop = max(16, (min(settings.size, min(p.shape[0] for p in photos)) // 16) * 16)
     cfg = CNNConfig(loss="l2")
@@ -66,7 +62,7 @@ def _fit(train, seed: int, settings, progress=None):
     for step in range(TRIAL_STEPS):
         rng = np.random.default_rng([seed, step])
         idx = rng.choice(len(photos), size=min(TRIAL_BATCH, len(photos)), replace=False)
-        L, ab = sample_batch(photos, idx, crop, rng)
+        L, ab = (torch.from_numpy(a) for a in random_crops(photos, idx, crop, rng, OUT_STRIDE))
         for g in opt.param_groups:
             g["lr"] = TRIAL_LR * min(1.0, (step + 1) / 20) * 0.5 * (1 + np.cos(np.pi * step / TRIAL_STEPS))
         loss = loss_fn(model(normalise_L(L)), ab, cfg)
@@ -77,7 +73,6 @@ def _fit(train, seed: int, settings, progress=None):
         if progress is not None:
             progress(1)
     model.eval()
-    net = TorchCNN(model, np.zeros((0, 2), np.float32), 1.0, 1.0)
-    net.render_size = settings.size
-    net.mean_ab = train.mean_ab()
+    decoding = Decoding(render_size=settings.size, temperature=1.0, mix=1.0)
+    net = TorchCNN(model, folder_config(train.mean_ab(), np.zeros((0, 2), np.float32), decoding))
     return Trained(net, losses)

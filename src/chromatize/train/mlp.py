@@ -9,9 +9,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .data import load_images
-from .io import list_images
-from .models.mlp import MLPColorizer, MLPConfig, fit, save
+from ..data import load_images
+from ..io import list_images
+from ..models.mlp import MLPColorizer, MLPConfig, fit, save
 
 __all__ = ["TrainResult", "train_mlp"]
 

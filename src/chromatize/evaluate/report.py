@@ -1,5 +1,5 @@
-"""Small report helpers (Markdown and HTML tables, atomic text files, thumbnails)
-and the HTML page of an evaluation (``write_eval_report``).
+"""The HTML page of an evaluation (``write_eval_report``), and ``run_evaluation``,
+which scores and writes every output asked for (JSON, CSV, the page).
 
 The evaluation page is ``index.html`` plus a ``thumbs/`` folder of JPEG
 thumbnails referenced by relative paths, so it opens in any browser straight
@@ -8,89 +8,23 @@ from the folder and stays small even for hundreds of photos.
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Iterable, Sequence
 
-import cv2
-import numpy as np
 
-from .fileutil import OutputExistsError, atomic_write_text
-from .io import encode_png, write_image
-from .metrics import METRICS
+from ..io import OutputExistsError, atomic_write_text, write_image
+from ..metrics import METRICS
+from ..text import html_table
+from ..models import Colorizer
+from .protocol import DEFAULT_SIZE, THUMB_SIZE, EvalResult, Progress, evaluate, format_value, write_csv, write_json
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .evaluate import EvalResult
-
-__all__ = [
-    "markdown_table",
-    "html_table",
-    "write_text",
-    "thumbnail",
-    "png_data_uri",
-    "format_value",
-    "write_eval_report",
-]
+__all__ = ["write_eval_report", "run_evaluation"]
 
 #: Images shown as best and as worst for each metric.
 BEST_WORST_K = 3
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured Markdown table; numbers right-aligned, padded to line up.
-
-    Examples
-    --------
-    >>> print(markdown_table(["model", "PSNR"], [["gray", "22.50"]]))
-    | model |  PSNR |
-    |-------|------:|
-    | gray  | 22.50 |
-    """
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    number = re.compile(r"[-+]?[\d.]+(e[-+]?\d+)?|nan|inf|-")
-    right = [len(cells) > 1 and all(number.fullmatch(r[i]) for r in cells[1:]) for i in range(len(headers))]
-
-    def line(r: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if rj else c.ljust(w) for c, w, rj in zip(r, widths, right)) + " |"
-
-    rule = "|" + "|".join("-" * (w + 1) + (":" if rj else "-") for w, rj in zip(widths, right)) + "|"
-    return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
-
-
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """An HTML ``<table>``; cells are escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write a UTF-8 text file atomically (``chromatize.fileutil.atomic_write_text``).
-
-    Raises
-    ------
-    chromatize.io.OutputExistsError
-        If ``path`` exists and ``overwrite`` is false.
-    """
-    return atomic_write_text(path, text, overwrite=overwrite)
-
-
-def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """Downscale (INTER_AREA) so the longer side is at most ``max_side``; never upscales."""
-    h, w = rgb.shape[:2]
-    s = max_side / max(h, w)
-    if s >= 1:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-def png_data_uri(rgb: np.ndarray) -> str:
-    """An RGB uint8 image as a ``data:image/png;base64,...`` URI for ``<img src>``."""
-    return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
 
 
 # --- the evaluation page --------------------------------------------------------------
@@ -115,23 +49,11 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "x"
 
 
-#: Decimals shown for each metric in tables and captions.
-DIGITS = {"psnr_rgb": 2, "ssim_rgb": 4, "ciede2000_mean": 2, "ab_l2": 5, "auc_ab": 4,
-          "auc_ab_rebalanced": 4, "colorfulness": 1, "colorfulness_true": 1, "colorfulness_ratio": 3}
-
-
-def format_value(key: str, value: float | None) -> str:
-    """A metric value with the decimals of ``DIGITS`` (``-`` for a missing value)."""
-    if value is None:
-        return "-"
-    return f"{value:.{DIGITS.get(key, 4)}f}"
-
-
 def _img(src: str, alt: str) -> str:
     return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="lazy">'
 
 
-def write_eval_report(result: "EvalResult", out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def write_eval_report(result: EvalResult, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/thumbs/`` for an evaluation.
 
     The page shows, per dataset: the table (means and medians), the best and
@@ -193,10 +115,10 @@ def write_eval_report(result: "EvalResult", out_dir: str | os.PathLike, *, overw
         parts += [f"<li>{html.escape(reason)}</li>" for _, reason in result.failed]
         parts.append("</ul>")
     parts.append("</body></html>")
-    return write_text(index, "\n".join(parts), overwrite=True)
+    return atomic_write_text(index, "\n".join(parts), overwrite=True)
 
 
-def _best_worst(result: "EvalResult", ds: str, src: dict) -> str:
+def _best_worst(result: EvalResult, ds: str, src: dict) -> str:
     """For each model that is not a baseline (else every model): best and worst images per metric."""
     models = [m for m in result.models if m not in result.baselines] or result.models
     parts = ["<h3>Best and worst images per metric</h3>"]
@@ -225,7 +147,7 @@ def _best_worst(result: "EvalResult", ds: str, src: dict) -> str:
     return "\n".join(parts)
 
 
-def _gallery(result: "EvalResult", ds: str, images: list[str], src: dict) -> str:
+def _gallery(result: EvalResult, ds: str, images: list[str], src: dict) -> str:
     """Every image: ground truth | each model, with PSNR and CIEDE2000 under each."""
     cols = ["truth"] + result.models
     head = "".join(f"<th>{html.escape('ground truth' if c == 'truth' else c)}</th>" for c in cols)
@@ -245,3 +167,39 @@ def _gallery(result: "EvalResult", ds: str, images: list[str], src: dict) -> str
         "<h3>All images</h3><details open><summary>side by side</summary>"
         f"<table class='gallery'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
     )
+
+
+def run_evaluation(
+    datasets: Sequence[str | os.PathLike],
+    models: Iterable["str | os.PathLike | Colorizer"] | None = None,
+    size: int | None = DEFAULT_SIZE,
+    *,
+    json_path: str | os.PathLike | None = None,
+    csv_path: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> EvalResult:
+    """``evaluate`` and write the JSON, CSV and HTML report that are asked for.
+
+    Existing outputs are refused before any work is done (unless ``overwrite``).
+
+    Raises
+    ------
+    chromatize.io.OutputExistsError
+        If an output exists and ``overwrite`` is false.
+    """
+    targets = [Path(p) for p in (json_path, csv_path) if p is not None]
+    if report_dir is not None:
+        targets.append(Path(report_dir) / "index.html")
+    for t in targets:
+        if t.exists() and not overwrite:
+            raise OutputExistsError(f"{t}: exists (use --overwrite to replace it)")
+    result = evaluate(datasets, models, size, thumb_size=THUMB_SIZE if report_dir is not None else None, progress=progress)
+    if json_path is not None:
+        write_json(result, json_path, overwrite=overwrite)
+    if csv_path is not None:
+        write_csv(result, csv_path, overwrite=overwrite)
+    if report_dir is not None:
+        write_eval_report(result, report_dir, overwrite=overwrite)
+    return result

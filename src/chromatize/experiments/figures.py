@@ -1,4 +1,4 @@
-"""Figures and reports of the seed trials (``chromatize.experiments``).
+"""Figures and reports of the seed trials (``chromatize.experiments.seed_trials``).
 
 Writes into a folder: ``trial{1,2}_loss.png`` (training loss per photo, seeds
 overlaid), ``test_loss.png`` (test loss per category, every seed and mean +-
@@ -14,7 +14,6 @@ import base64
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -22,15 +21,12 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .color import gray_to_rgb  # noqa: E402
-from .infer import colorize_photo  # noqa: E402
-from .io import ImageReadError, Photo, read_image  # noqa: E402
-from .fileutil import atomic_output  # noqa: E402
-from .report import html_table, markdown_table, thumbnail, write_text  # noqa: E402
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .experiments import Trial, TrialSettings
-    from .models.base import Colorizer
+from ..color import gray_to_rgb  # noqa: E402
+from ..infer import colorize_photo  # noqa: E402
+from ..io import ImageReadError, Photo, atomic_output, atomic_write_text, read_image, thumbnail  # noqa: E402
+from ..models.base import Colorizer  # noqa: E402
+from ..text import html_table, markdown_table  # noqa: E402
+from .trials import Trial, TrialSettings  # noqa: E402
 
 __all__ = ["write_seed_trials_report", "CELL"]
 
@@ -103,7 +99,7 @@ def _photo(path: Path, fallback: np.ndarray) -> Photo:
         return Photo(fallback)
 
 
-def plot_grid(trial: "Trial", models: dict[str, "Colorizer"], k: int, title: str, path: Path) -> str:
+def plot_grid(trial: Trial, models: dict[str, Colorizer], k: int, title: str, path: Path) -> str:
     """original | gray | each model's colorization (full-resolution L), k test photos per category."""
     rows = [(c, i) for c, s in trial.test.items() for i in range(min(k, len(s)))]
     cols = ["original", "gray"] + list(models)
@@ -143,7 +139,7 @@ def loss_table(tr: dict) -> tuple[list[str], list[list[str]]]:
     return ["model"] + cats, rows
 
 
-def _sections(results: dict, figures: dict[str, list[str]], settings: "TrialSettings") -> list[tuple[str, object]]:
+def _sections(results: dict, figures: dict[str, list[str]], settings: TrialSettings) -> list[tuple[str, object]]:
     """The report as a list of (kind, content): 'h1'/'h2'/'p'/'code'/'table'/'img'."""
     s = results["settings"]
     cats = ", ".join(f"{c} ({v['read']} photos)" for c, v in results["categories"].items())
@@ -187,7 +183,7 @@ def write_markdown(folder: Path, sections) -> None:
             lines.append(markdown_table(*c) + "\n")
         elif kind == "img":
             lines.append(f"![{c}]({c})\n")
-    write_text(folder / "report.md", "\n".join(lines), overwrite=True)  # the caller checked the folder
+    atomic_write_text(folder / "report.md", "\n".join(lines), overwrite=True)  # the caller checked the folder
 
 
 def write_html(folder: Path, sections) -> None:
@@ -211,11 +207,11 @@ def write_html(folder: Path, sections) -> None:
            "td:first-child,th:first-child{text-align:left}img{max-width:100%}figure{margin:1em 0}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Seed trials</title><style>{css}</style>"
             f"</head><body>{''.join(parts)}</body></html>\n")
-    write_text(folder / "report.html", page, overwrite=True)
+    atomic_write_text(folder / "report.html", page, overwrite=True)
 
 
-def write_seed_trials_report(folder: Path, results: dict, trials: list["Trial"],
-                             models: dict[tuple[str, str, int], "Colorizer"], settings: "TrialSettings") -> None:
+def write_seed_trials_report(folder: Path, results: dict, trials: list[Trial],
+                             models: dict[tuple[str, str, int], Colorizer], settings: TrialSettings) -> None:
     """Write every figure, ``report.md``, ``report.html`` and ``results.json`` into ``folder``."""
     folder = Path(folder)
     figures: dict[str, list[str]] = {}
@@ -231,4 +227,4 @@ def write_seed_trials_report(folder: Path, results: dict, trials: list["Trial"],
     sections = _sections(results, figures, settings)
     write_markdown(folder, sections)
     write_html(folder, sections)
-    write_text(folder / "results.json", json.dumps(results, indent=1) + "\n", overwrite=True)
+    atomic_write_text(folder / "results.json", json.dumps(results, indent=1) + "\n", overwrite=True)

@@ -25,7 +25,9 @@ from chromatize.evaluate import (
 )
 from chromatize.io import OutputExistsError, read_image
 from chromatize.models.base import Colorizer, MeanABBaseline
-from chromatize.report import markdown_table, png_data_uri, write_eval_report, write_text
+from chromatize.evaluate import write_eval_report
+from chromatize.io import atomic_write_text, png_data_uri
+from chromatize.text import markdown_table
 
 from conftest import make_photo
 
@@ -165,10 +167,10 @@ def test_report_helpers(tmp_path):
     assert uri.startswith("data:image/png;base64,")
     back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     np.testing.assert_array_equal(back, rgb)
-    p = write_text(tmp_path / "a.txt", "one")
+    p = atomic_write_text(tmp_path / "a.txt", "one", overwrite=False)
     with pytest.raises(OutputExistsError):
-        write_text(p, "two")
-    assert write_text(p, "two", overwrite=True).read_text() == "two"
+        atomic_write_text(p, "two", overwrite=False)
+    assert atomic_write_text(p, "two", overwrite=True).read_text() == "two"
     assert [q.name for q in tmp_path.iterdir()] == ["a.txt"]  # no temp files left
 
 

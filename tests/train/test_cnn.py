@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 
 from chromatize.models import ModelFormatError, load_model
-from chromatize.models.cnn_onnx import CNNColorizer, ab_bins, decode, rebalance_weights
+from chromatize.models.cnn import CNNColorizer
 
 from conftest import make_photo
 
 torch = pytest.importorskip("torch")
 
-from chromatize.models.cnn import CNNConfig, ColorNet, load_torch, receptive_field, soft_encode  # noqa: E402
-from chromatize.train_cnn import TrainConfig, train_cnn  # noqa: E402
+from chromatize.models.cnn_torch import CNNConfig, ColorNet, load_torch, receptive_field, soft_encode  # noqa: E402
+from chromatize.train.cnn import TrainConfig, train_cnn  # noqa: E402
 
 TINY = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 16), warmup_steps=1, threads=1)
 
@@ -74,7 +74,7 @@ def test_best_model_loads_and_colorizes(trained):
     model = load_model(out / "best")
     assert isinstance(model, CNNColorizer)
     cfg = json.loads((out / "best" / "config.json").read_text())
-    assert model.temperature == cfg["temperature"] and "val_metrics" in cfg
+    assert model.decoding.temperature == cfg["decoding"]["temperature"] and "val_metrics" in cfg
     rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
     from chromatize import colorize
 
@@ -91,7 +91,7 @@ def test_onnx_matches_torch(trained):
     with torch.no_grad():
         ref = net(torch.from_numpy((L - 50) / 50)[None, None])[0].numpy()
     got = onnx_model.raw(L)
-    assert got.shape == ref.shape == (cfg["model"]["n_bins"] + 2, 12, 20)
+    assert got.shape == ref.shape == (cfg.model["n_bins"] + 2, 12, 20)
     np.testing.assert_allclose(got, ref, atol=2e-4, rtol=1e-3)
 
 
@@ -101,7 +101,7 @@ def test_fine_tune_from_a_saved_model(trained, photo_dir, tmp_path):
     result = train_cnn([photo_dir], tmp_path / "ft", TrainConfig(steps=2, init=str(out / "best"), **TINY))
     tuned, cfg = load_torch(tmp_path / "ft")
     assert result["step"] == 2
-    assert cfg["bins"] == base_cfg["bins"]  # the head keeps the initial model's classes
+    assert np.array_equal(cfg.centers, base_cfg.centers)  # the head keeps the initial model's classes
     a, b = base.state_dict()["head.weight"], tuned.state_dict()["head.weight"]
     assert a.shape == b.shape and not torch.equal(a, b)
 
@@ -132,42 +132,6 @@ def test_bad_model_folders(trained, tmp_path):
         load_torch(tmp_path)
 
 
-def test_bundled_cnn_colorizes():
-    model = load_model("cnn")
-    assert model.name == "cnn" and model.work_shape(512, 768) == (176, 256)
-    out = __import__("chromatize").colorize(np.full((30, 40), 120, np.uint8))
-    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
-    L = np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64)
-    model.saturation = 1.0
-    ab = model.predict_ab(L)
-    model.saturation = 1.5
-    np.testing.assert_allclose(model.predict_ab(L), 1.5 * ab, rtol=1e-4, atol=1e-3)
-
-
-def test_colorizing_needs_no_torch(tmp_path):
-    import subprocess
-    import sys
-
-    code = ("import sys, numpy as np, chromatize; chromatize.colorize(np.zeros((20, 20), np.uint8)); "
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
-
-
-def test_decode_and_bins():
-    ab = np.array([[0, 0], [1, 2], [31, -12], [30, -9]], np.float32)
-    centers, counts = ab_bins(ab)
-    assert centers.tolist() == [[0, 0], [30, -10]] and counts.tolist() == [2, 2]
-    w = rebalance_weights(centers, counts)
-    assert np.isclose((w * counts / counts.sum()).sum(), 1.0)
-    logits = np.zeros((4, 1, 1), np.float32)
-    logits[0] = 5.0  # bin 0 favoured; channels 2-3 are the regression head
-    low = decode(logits, centers, temperature=0.1)
-    assert np.allclose(low[0, 0], [0, 0], atol=1e-3)
-    with pytest.raises(ValueError):
-        decode(logits, centers, temperature=0.0)
-
-
 def test_soft_encode_and_receptive_field():
     centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     q = soft_encode(torch.tensor([[[[1.0]], [[0.0]]]]), centers, k=2)
@@ -186,20 +150,3 @@ def test_cli_train_cnn_help_has_example():
 
     res = CliRunner().invoke(main, ["train", "cnn", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output
-
-
-def test_seed_trials_kind(monkeypatch, rng):
-    from types import SimpleNamespace
-
-    import chromatize.train_cnn_trials as trials
-    from chromatize.experiments import KINDS, TrialSettings, _trainer
-
-    assert "cnn" in KINDS and _trainer("cnn") is trials.train_trial
-    monkeypatch.setattr(trials, "TRIAL_STEPS", 3)
-    photos = np.stack([make_photo(rng, 32, 32) for _ in range(5)])
-    train = SimpleNamespace(rgb=photos, mean_ab=lambda: (1.0, 2.0))
-    a = trials.train_trial(train, 0, TrialSettings(size=32))
-    b = trials.train_trial(train, 0, TrialSettings(size=32))
-    assert a.losses.shape == (3,) and np.array_equal(a.losses, b.losses)  # seeded
-    assert a.model.work_shape(32, 32) == (32, 32)
-    assert a.model.predict_ab(np.full((32, 32), 50, np.float32)).shape == (32, 32, 2)

@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from chromatize.cli import main
-from chromatize.experiments import KINDS, TrialSettings, run_seed_trials
+from chromatize.experiments.seed_trials import KINDS, run_seed_trials
+from chromatize.experiments.trials import TrialSettings
 from conftest import make_photo
 
 pytestmark = pytest.mark.filterwarnings("ignore:skipped 1 unreadable file:UserWarning")
@@ -70,7 +71,7 @@ def test_seed_trials_refuse_to_overwrite(scenes, tmp_path):
 
 
 def test_a_new_kind_plugs_in(scenes, tmp_path, monkeypatch):
-    from chromatize.experiments import Trained
+    from chromatize.experiments.trials import Trained
     from chromatize.models.base import MeanABBaseline
 
     seen = []

@@ -45,12 +45,12 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .infer import colorize_photo
-from .io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, as_photo, list_images, read_image
-from .metrics import METRICS, compute_all
-from .models import Colorizer, load_model, mean_baseline
-from .models.base import GrayBaseline, MeanABBaseline
-from .report import format_value, markdown_table, thumbnail, write_text
+from ..infer import colorize_photo
+from ..io import DEFAULT_MAX_PIXELS, ImageReadError, Photo, as_photo, atomic_write_text, list_images, read_image, thumbnail
+from ..metrics import METRICS, compute_all
+from ..models import Colorizer, load_model, mean_baseline
+from ..models.base import GrayBaseline, MeanABBaseline
+from ..text import markdown_table, one_line
 
 __all__ = [
     "DEFAULT_SIZE",
@@ -63,7 +63,7 @@ __all__ = [
     "write_json",
     "write_csv",
     "format_table",
-    "run_evaluation",
+    "format_value",
 ]
 
 #: Longer side of evaluated images.
@@ -78,6 +78,17 @@ TABLE_COLUMNS = [
 ]
 
 Progress = Callable[[int, int, Path], None]
+
+#: Decimals shown for each metric in tables and captions.
+DIGITS = {"psnr_rgb": 2, "ssim_rgb": 4, "ciede2000_mean": 2, "ab_l2": 5, "auc_ab": 4,
+          "auc_ab_rebalanced": 4, "colorfulness": 1, "colorfulness_true": 1, "colorfulness_ratio": 3}
+
+
+def format_value(key: str, value: float | None) -> str:
+    """A metric value with the decimals of ``DIGITS`` (``-`` for a missing value)."""
+    if value is None:
+        return "-"
+    return f"{value:.{DIGITS.get(key, 4)}f}"
 
 
 def resize_longer(rgb: np.ndarray, size: int | None) -> np.ndarray:
@@ -370,7 +381,7 @@ def evaluate(
                 truth = resize_longer(read_image(path, max_pixels=max_pixels).rgb, size)
                 scored = [(name, *_score_image(truth, m, metrics)) for m, name in zip(colorizers, names)]
             except (ImageReadError, ValueError) as exc:
-                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                msg = one_line(exc)
                 result.failed.append((str(path), msg if str(path) in msg else f"{path}: {msg}"))
             else:
                 h, w = truth.shape[:2]
@@ -387,7 +398,7 @@ def evaluate(
 
 def write_json(result: EvalResult, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write ``result.to_dict()`` as JSON, atomically (summary, per-image rows, failures)."""
-    return write_text(path, json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n", overwrite=overwrite)
+    return atomic_write_text(path, json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n", overwrite=overwrite)
 
 
 def write_csv(result: EvalResult, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -402,7 +413,7 @@ def write_csv(result: EvalResult, path: str | os.PathLike, *, overwrite: bool = 
             stats = [entry.get(k, {}).get(s) for k in keys for s in ("mean", "median")]
             writer.writerow([ds, model, int(model in result.baselines), entry["n"]]
                             + ["" if v is None else repr(v) for v in stats])
-    return write_text(path, buf.getvalue(), overwrite=overwrite)
+    return atomic_write_text(path, buf.getvalue(), overwrite=overwrite)
 
 
 def format_table(result: EvalResult) -> str:
@@ -412,41 +423,3 @@ def format_table(result: EvalResult) -> str:
         headers, rows = result.table(ds)
         parts.append(f"**{ds}** ({len(result.images(ds))} images)\n\n" + markdown_table(headers, rows))
     return "\n\n".join(parts)
-
-
-def run_evaluation(
-    datasets: Sequence[str | os.PathLike],
-    models: Iterable["str | os.PathLike | Colorizer"] | None = None,
-    size: int | None = DEFAULT_SIZE,
-    *,
-    json_path: str | os.PathLike | None = None,
-    csv_path: str | os.PathLike | None = None,
-    report_dir: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-) -> EvalResult:
-    """``evaluate`` and write the JSON, CSV and HTML report that are asked for.
-
-    Existing outputs are refused before any work is done (unless ``overwrite``).
-
-    Raises
-    ------
-    chromatize.io.OutputExistsError
-        If an output exists and ``overwrite`` is false.
-    """
-    from .report import write_eval_report
-
-    targets = [Path(p) for p in (json_path, csv_path) if p is not None]
-    if report_dir is not None:
-        targets.append(Path(report_dir) / "index.html")
-    for t in targets:
-        if t.exists() and not overwrite:
-            raise OutputExistsError(f"{t}: exists (use --overwrite to replace it)")
-    result = evaluate(datasets, models, size, thumb_size=THUMB_SIZE if report_dir is not None else None, progress=progress)
-    if json_path is not None:
-        write_json(result, json_path, overwrite=overwrite)
-    if csv_path is not None:
-        write_csv(result, csv_path, overwrite=overwrite)
-    if report_dir is not None:
-        write_eval_report(result, report_dir, overwrite=overwrite)
-    return result

@@ -9,15 +9,9 @@ Trial 2
     on the instability the report describes.
 
 Every model kind is trained on the same photos with the same seeds and scored
-the same way. A kind is a *trainer* ``(train: ImageSet, seed, settings,
-progress) -> Trained``; :data:`KINDS` maps names to trainers or to
-``"module:function"`` strings (imported only when used), so a family with
-heavy dependencies can join with one line.
-
-The split is drawn once from ``settings.split_seed``: per category, a fixed
-set of test photos, the rest being the pool the training photos come from.
-The training seeds only change the model's initial weights and visiting
-order.
+the same way. :data:`KINDS` maps names to trainers (``trials.Trainer``) or to
+``"module:function"`` strings imported only when used, so a family with heavy
+dependencies (the CNN needs torch) can join with one line.
 """
 
 from __future__ import annotations
@@ -26,49 +20,20 @@ import importlib
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
-import numpy as np
+from ..data import ImageSet, list_categories, load_images
+from ..models.base import Colorizer, GrayBaseline, MeanABBaseline
+from .figures import write_seed_trials_report
+from .trials import Trained, Trainer, TrialSettings, make_trials, photo_losses, summary
 
-from .color import AB_OFFSET8, L_MAX, SCALE8
-from .data import ImageSet, list_categories, load_images, seeded_split
-from .infer import predict_ab
-from .models.base import Colorizer, GrayBaseline, MeanABBaseline
-
-__all__ = ["TrialSettings", "Trained", "KINDS", "run_seed_trials", "photo_losses", "make_trials"]
-
-
-@dataclass
-class TrialSettings:
-    """Settings of the seed trials; saved in ``results.json``."""
-
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one training run per seed and kind
-    n_train: int = 53  # training photos per trial (trial 2: split evenly over the categories)
-    n_test: int = 50  # held-out test photos per category
-    size: int = 64  # photos are resized to size x size
-    epochs: int = 1  # passes over the training photos
-    lr: float = 0.01  # learning rate
-    split_seed: int = 0  # seeds the choice of test and training photos
-    trial1_category: str = "beach"  # the only category trial 1 trains on
-    grid_photos: int = 2  # test photos per category shown in each grid
-
-
-@dataclass
-class Trained:
-    """A trained model and its training loss per photo (a 1-D curve, or None)."""
-
-    model: Colorizer
-    losses: np.ndarray | None = None
-
-
-Trainer = Callable[[ImageSet, int, TrialSettings, Callable[[int], None] | None], Trained]
+__all__ = ["KINDS", "run_seed_trials", "trainer"]
 
 
 def _train_mlp(train: ImageSet, seed: int, settings: TrialSettings, progress=None, engine: str = "fast") -> Trained:
-    from .models.mlp import MLPColorizer, MLPConfig, fit
+    from ..models.mlp import MLPColorizer, MLPConfig, fit
 
     cfg = MLPConfig(lr=settings.lr, epochs=settings.epochs, size=settings.size, seed=seed, engine=engine)
     weights, losses = fit(train.L, train.ab, cfg, progress=progress)
@@ -83,11 +48,11 @@ def _train_mlp_minibatch(train: ImageSet, seed: int, settings: TrialSettings, pr
 KINDS: dict[str, Trainer | str] = {
     "mlp": _train_mlp,  # the report's per-pixel SGD (fast engine)
     "mlp-minibatch": _train_mlp_minibatch,  # the same net, shuffled mini-batches (not the report's)
-    "cnn": "chromatize.train_cnn_trials:train_trial",  # the CNN (needs torch), fixed number of steps
+    "cnn": "chromatize.experiments.cnn_kind:train_trial",  # the CNN (needs torch), fixed number of steps
 }
 
 
-def _trainer(kind: str) -> Trainer:
+def trainer(kind: str) -> Trainer:
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r} (known: {', '.join(KINDS)})")
     t = KINDS[kind]
@@ -95,80 +60,6 @@ def _trainer(kind: str) -> Trainer:
         module, _, attr = t.partition(":")
         t = getattr(importlib.import_module(module), attr)
     return t
-
-
-def photo_losses(model: Colorizer, photos: ImageSet) -> np.ndarray:
-    """The report's L2 on a*b* of each photo, from the model's raw a*b*.
-
-    Each photo's L (L8 * 100/255, so the MLP sees exactly its training input)
-    goes through ``chromatize.infer.predict_ab``; a prediction at another
-    working size is resized back (``INTER_AREA``). The loss is the mean over
-    pixels of ``||y - t||^2`` with a*b* in 8-bit units / 255, as in training
-    (``chromatize.metrics.ab_l2`` without the round trip through RGB).
-
-    Returns
-    -------
-    ndarray of float64, shape (len(photos),)
-    """
-    out = np.empty(len(photos))
-    for i in range(len(photos)):
-        L = (photos.L[i] * (L_MAX)).astype(np.float32)  # L8/255 * 100
-        ab = predict_ab(model, L)
-        if ab.shape[:2] != L.shape:
-            ab = cv2.resize(ab, L.shape[::-1], interpolation=cv2.INTER_AREA)
-        y = (ab.astype(np.float64) + AB_OFFSET8) / SCALE8
-        out[i] = np.mean(np.sum((y - photos.ab[i]) ** 2, axis=-1))
-    return out
-
-
-@dataclass
-class Trial:
-    """One trial: its training photos and the test photos of every category."""
-
-    name: str
-    title: str
-    train: ImageSet
-    test: dict[str, ImageSet]
-
-
-def make_trials(data: dict[str, ImageSet], settings: TrialSettings) -> list[Trial]:
-    """Split loaded categories into the two trials (seeded by ``settings.split_seed``)."""
-    rng = np.random.default_rng(settings.split_seed)
-    cats = sorted(data)
-    if settings.trial1_category not in data:
-        raise ValueError(f"trial 1 trains on {settings.trial1_category!r}, which is not among the categories {cats}")
-    test, pool = {}, {}
-    for c in cats:
-        t, rest = seeded_split(len(data[c]), min(settings.n_test, len(data[c])), rng)
-        test[c], pool[c] = data[c].subset(t), data[c].subset(rest)
-    c1 = settings.trial1_category
-    if len(pool[c1]) < settings.n_train:
-        raise ValueError(f"{c1}: {len(pool[c1])} photos left after the test split, trial 1 needs {settings.n_train}")
-    share = [settings.n_train // len(cats) + (i < settings.n_train % len(cats)) for i in range(len(cats))]
-    parts = []
-    for c, k in zip(cats, share):
-        if len(pool[c]) < k:
-            raise ValueError(f"{c}: {len(pool[c])} photos left after the test split, trial 2 needs {k}")
-        parts.append(pool[c].subset(np.arange(k)))
-    mixed = _concat(parts)
-    return [
-        Trial("trial1", f"Trial 1: train on {c1} only", pool[c1].subset(np.arange(settings.n_train)), test),
-        Trial("trial2", "Trial 2: train on all categories, shuffled", mixed, test),
-    ]
-
-
-def _concat(parts: Sequence[ImageSet]) -> ImageSet:
-    return ImageSet(
-        [p for s in parts for p in s.paths], np.concatenate([s.rgb for s in parts]),
-        np.concatenate([s.L for s in parts]), np.concatenate([s.ab for s in parts]),
-        [c for s in parts for c in s.categories],
-    )
-
-
-def _summary(values: Sequence[float]) -> dict[str, float]:
-    v = np.asarray(values, dtype=np.float64)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "min": float(v.min()), "max": float(v.max())}
 
 
 def run_seed_trials(
@@ -220,7 +111,7 @@ def run_seed_trials(
     _check_out(out_dir, overwrite)
     if not settings.seeds:
         raise ValueError("give at least one seed")
-    trainers = {k: _trainer(k) for k in kinds}
+    trainers = {k: trainer(k) for k in kinds}
     categories = list_categories(data_dir)
     data = {c: load_images(paths, settings.size, categories=[c] * len(paths)) for c, paths in categories.items()}
     trials = make_trials(data, settings)
@@ -240,10 +131,10 @@ def run_seed_trials(
                     "kinds": {}, "baselines": {}}
         for name, model in (("gray", GrayBaseline()), ("mean-ab", MeanABBaseline(mean_ab=trial.train.mean_ab()))):
             tr["baselines"][name] = {c: float(photo_losses(model, s).mean()) for c, s in trial.test.items()}
-        for kind, trainer in trainers.items():
+        for kind, fit in trainers.items():
             runs = {}
             for seed in settings.seeds:
-                trained = trainer(trial.train, int(seed), settings, None)
+                trained = fit(trial.train, int(seed), settings, None)
                 models[(trial.name, kind, seed)] = trained.model
                 runs[str(seed)] = {
                     "test_loss": {c: float(photo_losses(trained.model, s).mean()) for c, s in trial.test.items()},
@@ -254,11 +145,9 @@ def run_seed_trials(
                     progress(done, total)
             tr["kinds"][kind] = {
                 "seeds": runs,
-                "test_loss": {c: _summary([r["test_loss"][c] for r in runs.values()]) for c in trial.test},
+                "test_loss": {c: summary([r["test_loss"][c] for r in runs.values()]) for c in trial.test},
             }
         results["trials"][trial.name] = tr
-
-    from .experiment_report import write_seed_trials_report
 
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     try:

@@ -1,0 +1,28 @@
+"""Images in and out: safe reading, atomic writing, listing inputs.
+
+``images`` decodes any common image into 8-bit RGB plus alpha with one-line
+errors and writes images atomically; ``atomic`` holds the temp-file-then-rename
+helper that every file chromatize writes goes through.
+"""
+
+from .atomic import OutputExistsError, atomic_output, atomic_write_text
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    Photo,
+    as_photo,
+    decode_image,
+    encode_png,
+    list_images,
+    png_data_uri,
+    read_image,
+    thumbnail,
+    write_image,
+)
+
+__all__ = [
+    "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
+    "read_image", "decode_image", "encode_png", "png_data_uri", "thumbnail", "write_image", "list_images",
+    "as_photo", "atomic_output", "atomic_write_text",
+]
