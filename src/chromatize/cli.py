@@ -152,12 +152,28 @@ def train():
 @train.command("cnn")
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (checkpoints, log, best/).")
-@click.option("--loss", type=click.Choice(["classify", "l2"]), default="classify", show_default=True, help="Zhang et al. bins + regression head, or plain L2 regression.")
+@click.option("--arch", type=click.Choice(["colornet", "effnet"]), default="colornet", show_default=True,
+              help="colornet: small net from scratch; effnet: pretrained EfficientNet-Lite0 encoder + U-Net decoder.")
+@click.option("--loss", type=click.Choice(["classify", "l2", "l1"]), default="classify", show_default=True,
+              help="Zhang et al. bins + regression head, or plain L2 / L1 regression.")
+@click.option("--reg-loss", type=click.Choice(["l2", "l1"]), default="l2", show_default=True,
+              help="Loss of the regression head beside the bins (--loss classify).")
+@click.option("--reg-weight", type=click.FloatRange(0), default=1.0, show_default=True, help="Weight of the regression head.")
+@click.option("--rebalance", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Zhang's class-rebalancing lambda (1 = no rebalancing).")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--steps", type=click.IntRange(0), default=0, help="Total steps (overrides --epochs).")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--crop", type=click.IntRange(16), default=128, show_default=True, help="Crop side, multiple of 16.")
+@click.option("--crop", type=click.IntRange(16), default=128, show_default=True,
+              help="Crop side, a multiple of the net's stride (colornet 16, effnet 32).")
 @click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate.")
+@click.option("--lr-encoder", type=float, default=0.0, help="Peak learning rate of a pretrained encoder (default: --lr).")
+@click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True)
+@click.option("--warmup-steps", type=click.IntRange(1), default=150, show_default=True)
+@click.option("--long-side", type=click.IntRange(32), default=256, show_default=True,
+              help="Photos are resized so their longer side is this before cropping.")
+@click.option("--tune-render-size", "tune_render_sizes", type=click.IntRange(32, 4096), multiple=True, default=(256,),
+              show_default=True, help="Working size tried when the decoding is tuned (repeat for several).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--val-split", type=click.IntRange(0), default=200, show_default=True, help="Photos held out for validation.")
 @click.option("--checkpoint-every", type=click.IntRange(1), default=200, show_default=True, help="Steps between checkpoints.")
@@ -173,6 +189,7 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     \b
     Example:
         chromatize train cnn photos/ --out runs/cnn --time-budget-min 60
+        chromatize train cnn photos/ --out runs/eff --arch effnet --loss classify --reg-loss l1
         chromatize train cnn --resume --out runs/cnn photos/
         chromatize train cnn my_photos/ --init default --epochs 5 --out runs/mine
     """

@@ -65,7 +65,7 @@ def _fit(train, seed: int, settings, progress=None) -> Trained:
         L, ab = (torch.from_numpy(a) for a in random_crops(photos, idx, crop, rng, OUT_STRIDE))
         for g in opt.param_groups:
             g["lr"] = TRIAL_LR * min(1.0, (step + 1) / 20) * 0.5 * (1 + np.cos(np.pi * step / TRIAL_STEPS))
-        loss = loss_fn(model(normalise_L(L)), ab, cfg)
+        loss = loss_fn(model(normalise_L(L)), ab)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

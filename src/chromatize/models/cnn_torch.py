@@ -35,7 +35,7 @@ from .cnn import OUT_STRIDE, CNNFolderConfig, Decoding, NetColorizer, read_cnn_c
 
 __all__ = [
     "CNNConfig", "ColorNet", "TorchCNN", "soft_encode", "loss_fn", "save_model", "load_torch", "export_onnx",
-    "receptive_field", "folder_config", "STRIDE",
+    "receptive_field", "folder_config", "build_net", "arch_of", "STRIDE",
 ]
 
 #: Total downsampling of ColorNet's encoder: working sizes are multiples of it.
@@ -78,6 +78,9 @@ def conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Seque
 
 class ColorNet(nn.Module):
     """Normalised L (B, 1, H, W) -> output (B, n_out, H/4, W/4); H, W multiples of 16."""
+
+    #: Total downsampling: working sizes are multiples of it.
+    stride = STRIDE
 
     def __init__(self, config: CNNConfig):
         super().__init__()
@@ -139,29 +142,57 @@ def soft_encode(ab: torch.Tensor, centers: torch.Tensor, sigma: float = 5.0, k: 
     return q.reshape(b, h, w, -1).permute(0, 3, 1, 2)
 
 
-def loss_fn(out: torch.Tensor, ab: torch.Tensor, config: CNNConfig, centers=None, class_w=None, reg_weight: float = 1.0):
+def loss_fn(out: torch.Tensor, ab: torch.Tensor, centers=None, class_w=None, reg_weight: float = 1.0,
+            reg_loss: str = "l2") -> torch.Tensor:
     """Training loss for a batch.
 
     Parameters
     ----------
-    out : (B, n_out, h, w) network output
+    out : (B, n_out, h, w) network output: ``Q`` logits (if ``n_out > 2``) then 2 regression channels
     ab : (B, 2, h, w) target a*b* (real units) at the output size
     centers, class_w : (Q, 2), (Q,) bins and rebalancing weights (classification)
-    reg_weight : weight of the L2 regression head next to the cross entropy
+    reg_weight : weight of the regression head next to the cross entropy
+    reg_loss : "l2" (mean squared error) or "l1" (mean absolute error) on a*b* / AB_NORM
 
     Returns
     -------
     loss : scalar tensor
     """
-    reg = F.mse_loss(out[:, -2:], ab / AB_NORM)
-    if config.loss == "l2":
+    if reg_loss not in ("l1", "l2"):
+        raise ValueError(f"reg_loss must be 'l1' or 'l2', got {reg_loss!r}")
+    target = ab / AB_NORM
+    reg = F.mse_loss(out[:, -2:], target) if reg_loss == "l2" else F.l1_loss(out[:, -2:], target)
+    n_bins = out.shape[1] - 2
+    if n_bins == 0:
         return reg
     q = soft_encode(ab, centers)  # (B, Q, h, w)
-    logp = F.log_softmax(out[:, : config.n_bins], dim=1)
+    logp = F.log_softmax(out[:, :n_bins], dim=1)
     ce = -(q * logp).sum(1)  # (B, h, w)
     if class_w is not None:
         ce = ce * class_w[q.argmax(1)]
     return ce.mean() + reg_weight * reg * 10.0
+
+
+def build_net(arch: str, config: dict) -> nn.Module:
+    """A network of a given architecture from its saved config dict.
+
+    Raises
+    ------
+    ValueError
+        If the architecture is unknown or the config does not fit it.
+    """
+    if arch == "colornet":
+        return ColorNet(CNNConfig(**config))
+    if arch == "effnet":
+        from .effnet_torch import EffUNet, EffUNetConfig
+
+        return EffUNet(EffUNetConfig(**config))
+    raise ValueError(f"unknown architecture {arch!r} (known: colornet, effnet)")
+
+
+def arch_of(model: nn.Module) -> str:
+    """The architecture name saved in config.json for a network."""
+    return "colornet" if isinstance(model, ColorNet) else "effnet"
 
 
 def save_model(model: nn.Module, folder: str | os.PathLike, config: CNNFolderConfig) -> None:
@@ -178,12 +209,12 @@ def save_model(model: nn.Module, folder: str | os.PathLike, config: CNNFolderCon
         save_file(state, str(tmp))
     write_config(folder, {
         **config.extra, "family": "cnn", "name": config.name, "mean_ab": list(config.mean_ab),
-        "bins": config.centers.tolist(), "decoding": asdict(config.decoding), "stride": STRIDE,
-        "model": asdict(model.config),
+        "bins": config.centers.tolist(), "decoding": asdict(config.decoding), "stride": model.stride,
+        "arch": arch_of(model), "model": asdict(model.config),
     })
 
 
-def load_torch(folder: str | os.PathLike) -> tuple[ColorNet, CNNFolderConfig]:
+def load_torch(folder: str | os.PathLike) -> tuple[nn.Module, CNNFolderConfig]:
     """Rebuild the torch network of a CNN model folder from its config and weights.
 
     Raises
@@ -199,7 +230,7 @@ def load_torch(folder: str | os.PathLike) -> tuple[ColorNet, CNNFolderConfig]:
     if not path.is_file():
         raise ModelFormatError(f"{folder}: no weights.safetensors")
     try:
-        model = ColorNet(CNNConfig(**config.model))
+        model = build_net(config.extra.get("arch", "colornet"), config.model)
         model.load_state_dict(load_file(str(path)))
     except Exception as exc:  # safetensors raises its own SafetensorError
         raise ModelFormatError(f"{path}: weights do not match config.json ({one_line(exc)})") from None
@@ -247,10 +278,11 @@ class TorchCNN(NetColorizer):
             return self.model(x)[0].float().cpu().numpy()
 
 
-def folder_config(mean_ab, centers: np.ndarray, decoding: Decoding | None = None, **extra) -> CNNFolderConfig:
+def folder_config(mean_ab, centers: np.ndarray, decoding: Decoding | None = None, stride: int = STRIDE,
+                  **extra) -> CNNFolderConfig:
     """A CNNFolderConfig for a freshly trained network (``extra`` = records such as ``train``, ``state``)."""
     return CNNFolderConfig(mean_ab=tuple(float(v) for v in mean_ab), centers=np.asarray(centers, np.float32).reshape(-1, 2),
-                           model={}, decoding=decoding or Decoding(), stride=STRIDE, extra=extra)
+                           model={}, decoding=decoding or Decoding(), stride=stride, extra=extra)
 
 
 assert OUT_STRIDE == 4  # the architecture above predicts at a quarter of the working size

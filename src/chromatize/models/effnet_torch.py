@@ -290,6 +290,9 @@ class EffUNet(nn.Module):
     torch.Size([1, 315, 16, 24])
     """
 
+    #: Total downsampling: working sizes are multiples of it.
+    stride = 32
+
     def __init__(self, config: EffUNetConfig):
         super().__init__()
         self.config = config

@@ -44,13 +44,17 @@ __all__ = ["TrainConfig", "RunState", "Run", "setup_run", "train_step", "save_ch
 class TrainConfig:
     """Settings of a training run; saved in ``config.json`` under ``train``."""
 
-    loss: str = "classify"  #: "l2" or "classify"
+    arch: str = "colornet"  #: "colornet" (from scratch) or "effnet" (pretrained EfficientNet-Lite0 encoder)
+    loss: str = "classify"  #: "classify" (bins + regression head), or "l2" / "l1" (regression only)
+    reg_loss: str = "l2"  #: loss of the regression head next to the bins: "l2" or "l1"
     epochs: int = 20  #: passes over the training photos (one crop each)
     steps: int = 0  #: total steps; 0 = derived from ``epochs``
     batch_size: int = 32
     crop: int = 128  #: training crop side (multiple of 16)
     long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
     lr: float = 2e-3  #: peak learning rate (AdamW, warm-up then cosine decay)
+    lr_encoder: float = 0.0  #: peak learning rate of a pretrained encoder (0 = ``lr``)
+    pretrained: bool = True  #: start a pretrained encoder from its ImageNet weights (effnet)
     weight_decay: float = 1e-4
     warmup_steps: int = 150
     reg_weight: float = 1.0  #: weight of the regression head next to the cross entropy
@@ -62,8 +66,22 @@ class TrainConfig:
     time_budget_min: float = 0.0  #: stop (and finish the schedule) after this many minutes; 0 = no limit
     device: str = "auto"  #: "cpu", "cuda" or "auto"
     threads: int = 2  #: torch CPU threads
-    widths: tuple = (32, 64, 128, 256)
+    widths: tuple = ()  #: the network's channel widths; () = the architecture's default
+    tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
     init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
+
+    def __post_init__(self):
+        self.widths = tuple(int(w) for w in self.widths)
+        self.tune_render_sizes = tuple(int(s) for s in self.tune_render_sizes)
+        if self.arch not in ("colornet", "effnet"):
+            raise ValueError(f"arch must be 'colornet' or 'effnet', got {self.arch!r}")
+        if self.loss not in ("classify", "l2", "l1") or self.reg_loss not in ("l2", "l1"):
+            raise ValueError(f"loss must be classify, l2 or l1 and reg_loss l2 or l1, got {self.loss!r}, {self.reg_loss!r}")
+
+    @property
+    def regression_loss(self) -> str:
+        """The loss of the regression head."""
+        return self.reg_loss if self.loss == "classify" else self.loss
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -158,8 +176,6 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     elif (out / "config.json").exists() and not overwrite:
         raise FileExistsError(f"{out}: holds a run already (use --resume to continue it or --overwrite)")
     config = config or TrainConfig()
-    if config.crop % 16:
-        raise ValueError(f"crop must be a multiple of 16, got {config.crop}")
 
     photos = load_photos(list_images(data, recursive=True), config.long_side)
     if len(photos) < 2:
@@ -176,26 +192,51 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         mean_ab, centers, counts = color_stats(train, start_cfg.centers)
     else:
         mean_ab, centers, counts = color_stats(train)
-        if config.loss == "l2":
+        if config.loss != "classify":
             centers = np.zeros((0, 2), np.float32)
-        net_cfg = CNNConfig(widths=config.widths, loss=config.loss, n_bins=len(centers))
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, global state untouched
             torch.manual_seed(config.seed)
-            model = ColorNet(net_cfg)
-    if model.config.loss == "l2":
+            model = new_net(config, len(centers))
+    if model.config.n_bins == 0 or getattr(model.config, "loss", "") == "l2":
         centers = np.zeros((0, 2), np.float32)
+    if config.crop % model.stride:
+        raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
     model.to(device).train()
     class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device) if len(centers) else None
 
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(_param_groups(model, config))
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
     decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
-    folder = folder_config(mean_ab, centers, decoding)
+    folder = folder_config(mean_ab, centers, decoding, stride=model.stride)
     steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
     return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train, val=val,
                device=device, centers=torch.from_numpy(centers).to(device), class_w=class_w,
                steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+
+
+def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:
+    """A freshly initialised network for ``config`` (with ImageNet weights in a pretrained encoder)."""
+    widths = {"widths": config.widths} if config.widths else {}
+    if config.arch == "colornet":
+        return ColorNet(CNNConfig(loss="classify" if n_bins else "l2", n_bins=n_bins, **widths))
+    from ..models.effnet_torch import EffUNet, EffUNetConfig, load_pretrained_encoder
+
+    net = EffUNet(EffUNetConfig(n_bins=n_bins, **widths))
+    if config.pretrained:
+        load_pretrained_encoder(net.encoder)
+    return net
+
+
+def _param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """AdamW groups, each with its ``base_lr`` (the schedule scales it): a pretrained encoder gets ``lr_encoder``."""
+    if config.arch == "effnet":
+        from ..models.effnet_torch import param_groups
+
+        groups = param_groups(model, config.lr_encoder or config.lr, config.lr, config.weight_decay)
+    else:
+        groups = [{"params": list(model.parameters()), "lr": config.lr, "weight_decay": config.weight_decay}]
+    return [{**g, "base_lr": g["lr"]} for g in groups]
 
 
 def progress_fraction(run: Run) -> float:
@@ -212,16 +253,17 @@ def train_step(run: Run) -> tuple[float, float]:
     idx = perm[k * run.batch : (k + 1) * run.batch]
     L, ab = random_crops(run.train, idx, cfg.crop, np.random.default_rng([cfg.seed, 1, step]), OUT_STRIDE)
     frac = progress_fraction(run)
-    lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+    scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
     for g in run.opt.param_groups:
-        g["lr"] = lr
+        g["lr"] = g["base_lr"] * scale
     out = run.model(normalise_L(torch.from_numpy(L).to(run.device)))  # (B, n_out, c/4, c/4)
-    loss = loss_fn(out, torch.from_numpy(ab).to(run.device), run.model.config, run.centers, run.class_w, cfg.reg_weight)
+    loss = loss_fn(out, torch.from_numpy(ab).to(run.device), run.centers, run.class_w, cfg.reg_weight,
+                   cfg.regression_loss)
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
     run.opt.step()
     run.state.step = step + 1
-    return loss.item(), lr
+    return loss.item(), cfg.lr * scale
 
 
 def save_checkpoint(run: Run, folder: Path | None = None) -> None:
@@ -251,13 +293,13 @@ def validate_run(run: Run) -> dict:
     return metrics
 
 
-def finish_best(folder: Path, val: ValidationSet, device: torch.device) -> dict:
+def finish_best(folder: Path, val: ValidationSet, device: torch.device, render_sizes=(RENDER_SIZE,)) -> dict:
     """Tune the decoding of the model in ``folder`` on the validation photos and export it to ONNX."""
     model, cfg = load_torch(folder)
     model.to(device).eval()
     metrics = {}
     if len(val):
-        decoding, metrics = tune_decoding(TorchCNN(model, cfg, device), val)
+        decoding, metrics = tune_decoding(TorchCNN(model, cfg, device), val, render_sizes=render_sizes)
         cfg = replace(cfg, decoding=decoding)
     cfg = replace(cfg, extra={**cfg.extra, "val_metrics": metrics})
     save_model(model.cpu(), folder, cfg)
@@ -336,7 +378,7 @@ def _loop(run: Run, progress: Callable[[dict], None] | None) -> dict:
     save_checkpoint(run)
     if not (run.out / "best" / "config.json").is_file():
         save_checkpoint(run, run.out / "best")
-    best = finish_best(run.out / "best", run.val, run.device)
+    best = finish_best(run.out / "best", run.val, run.device, run.config.tune_render_sizes)
     return {"step": st.step, "elapsed_s": st.elapsed_s, "best": best, "best_dir": str(run.out / "best"),
             "interrupted": False}
 
