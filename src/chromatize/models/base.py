@@ -26,6 +26,7 @@ __all__ = [
     "MeanABBaseline",
     "read_config",
     "read_mean_ab",
+    "refuse_guide",
     "write_config",
 ]
 
@@ -50,6 +51,8 @@ class Colorizer:
     name: str = "colorizer"
     #: Mean a*b* of the training data (real Lab units), for the mean baseline.
     mean_ab: tuple[float, float] = (0.0, 0.0)
+    #: Whether ``predict_ab`` takes a ``guide`` (point hints, scribbles).
+    accepts_hints: bool = False
 
     def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
         """The (height, width) at which the model sees a photo of size (h, w).
@@ -59,13 +62,16 @@ class Colorizer:
         """
         raise NotImplementedError
 
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+    def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
         """Predict a*b*.
 
         Parameters
         ----------
         L : ndarray of float32, shape (h, w)
             Lightness in 0..100, already at ``work_shape``.
+        guide : chromatize.hints.Guide, optional
+            User colours at the working size; only for models with
+            ``accepts_hints`` (the others raise ``ValueError``).
 
         Returns
         -------
@@ -73,6 +79,13 @@ class Colorizer:
             a*, b* in real Lab units.
         """
         raise NotImplementedError
+
+
+def refuse_guide(model: Colorizer, guide) -> None:
+    """Raise ``ValueError`` if a model without hint support is given a guide."""
+    if guide is not None:
+        raise ValueError(f"model {model.name!r} takes no hints, scribbles or reference "
+                         "(use the CNN or model 'levin')")
 
 
 @dataclass
@@ -85,7 +98,8 @@ class GrayBaseline(Colorizer):
     def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
         return h, w
 
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+    def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
+        refuse_guide(self, guide)
         return np.zeros(L.shape + (2,), np.float32)
 
 
@@ -99,7 +113,8 @@ class MeanABBaseline(Colorizer):
     def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
         return h, w
 
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+    def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
+        refuse_guide(self, guide)
         ab = np.empty(L.shape + (2,), np.float32)
         ab[...] = np.asarray(self.mean_ab, np.float32)
         return ab

@@ -108,6 +108,8 @@ class CNNFolderConfig:
     decoding: Decoding = field(default_factory=Decoding)
     #: Total downsampling of the net: working sizes are multiples of it.
     stride: int = 16
+    #: Input channels after L: 3 for a hint-trained net (a*b* / AB_NORM, then the hint mask), else 0.
+    hint_channels: int = 0
     name: str = "cnn"
     #: Anything else the file records (validation metrics, training settings and state, notices).
     extra: dict = field(default_factory=dict)
@@ -126,7 +128,7 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
         On a missing or unknown key, or a value of the wrong type, naming ``where`` and the key.
     """
     where = str(where)
-    known = {"mean_ab", "bins", "model", "decoding", "stride", "name"} | _RECORD_KEYS
+    known = {"mean_ab", "bins", "model", "decoding", "stride", "hint_channels", "name"} | _RECORD_KEYS
     for key in config:
         if key not in known:
             raise ModelFormatError(f"{where}: unknown key {key!r}")
@@ -150,6 +152,7 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
         model=config["model"],
         decoding=Decoding.from_dict(config.get("decoding", {}), where),
         stride=_check_number(config.get("stride", 16), int, where, "stride", 1, 1024),
+        hint_channels=_check_number(config.get("hint_channels", 0), int, where, "hint_channels", 0, 3),
         name=name,
         extra={k: v for k, v in config.items() if k in _RECORD_KEYS},
     )
@@ -204,11 +207,19 @@ def round_shape(h: int, w: int, size: int, stride: int = 16) -> tuple[int, int]:
 class NetColorizer(Colorizer):
     """A network colorizer: working size, decoding and upsampling; subclasses run the net (:meth:`raw`).
 
+    Hints reach a hint-trained network (``hint_channels`` = 3) as extra input
+    channels (Zhang et al. 2017: a*b* / AB_NORM and the mask; zeros = no
+    hints). A network without them takes hints by propagation: its automatic
+    a*b* plus the hints' residuals spread by Levin et al.'s method
+    (``chromatize.models.levin.propagate``).
+
     Parameters
     ----------
     config : CNNFolderConfig
-        Mean a*b*, bins, decoding and stride.
+        Mean a*b*, bins, decoding, stride and hint channels.
     """
+
+    accepts_hints = True
 
     def __init__(self, config: CNNFolderConfig):
         self.config = config
@@ -217,6 +228,7 @@ class NetColorizer(Colorizer):
         self.centers = config.centers if len(config.centers) else None
         self.decoding = config.decoding
         self.stride = config.stride
+        self.hint_channels = config.hint_channels
 
     @property
     def n_out(self) -> int:
@@ -226,16 +238,37 @@ class NetColorizer(Colorizer):
     def work_shape(self, h: int, w: int, render_size: int | None = None) -> tuple[int, int]:
         return round_shape(h, w, int(render_size or self.decoding.render_size), self.stride)
 
-    def raw(self, L: np.ndarray) -> np.ndarray:
-        """The network's output (C, h/4, w/4) for L (h, w) in 0..100."""
+    def net_input(self, L: np.ndarray, guide=None) -> np.ndarray:
+        """The network's input (1, 1 + hint_channels, h, w) for L (h, w) in 0..100 and an optional guide."""
+        x = normalise_L(np.asarray(L, np.float32))[None, None]  # (1, 1, h, w)
+        if not self.hint_channels:
+            return x
+        hints = np.zeros((1, self.hint_channels) + L.shape, np.float32)
+        if guide is not None:
+            hints[0, :2] = np.moveaxis(guide.ab, -1, 0) / AB_NORM
+            hints[0, 2] = guide.mask
+        return np.concatenate([x, hints], axis=1)
+
+    def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
+        """The network's output (C, h/4, w/4) for L (h, w) in 0..100 (and a guide, for a hint-trained net)."""
         raise NotImplementedError
 
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+    def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
         if L.ndim != 2 or L.shape[0] % self.stride or L.shape[1] % self.stride:
             raise ValueError(f"L must be (h, w) with sides multiples of {self.stride}, got {L.shape}")
+        if guide is not None and guide.shape != L.shape:
+            raise ValueError(f"guide of shape {guide.shape} for L of shape {L.shape}")
+        if guide is not None and guide.empty:
+            guide = None
         d = self.decoding
-        ab = decode(self.raw(L), self.centers, d.temperature, d.mix, d.saturation)
-        return cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+        ab = decode(self.raw(L, guide if self.hint_channels else None), self.centers, d.temperature, d.mix, d.saturation)
+        ab = cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if guide is not None and not self.hint_channels:
+            from .levin import propagate  # only when hints are given to a net that was not trained with them
+
+            residual = (guide.ab - ab) * guide.mask[..., None]
+            ab = ab + propagate(L, type(guide)(residual.astype(np.float32), guide.mask))
+        return ab
 
 
 class CNNColorizer(NetColorizer):
@@ -266,9 +299,8 @@ class CNNColorizer(NetColorizer):
         if len(shape) != 4 or shape[1] != self.n_out:
             raise ModelFormatError(f"{onnx_path}: output shape {shape}, expected channels {self.n_out} from config.json")
 
-    def raw(self, L: np.ndarray) -> np.ndarray:
-        x = normalise_L(np.asarray(L, np.float32))[None, None]  # (1, 1, h, w)
-        return self.session.run(None, {self.input_name: x})[0][0]
+    def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
+        return self.session.run(None, {self.input_name: self.net_input(L, guide)})[0][0]
 
 
 def load(folder: str | os.PathLike, config: dict) -> CNNColorizer:

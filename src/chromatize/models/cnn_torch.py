@@ -27,7 +27,7 @@ from torch import nn
 
 import numpy as np
 
-from ..color import AB_NORM, normalise_L
+from ..color import AB_NORM
 from ..io.atomic import atomic_output
 from ..text import one_line
 from .base import ModelFormatError, read_config, write_config
@@ -272,8 +272,8 @@ class TorchCNN(NetColorizer):
         super().__init__(config)
         self.model, self.device = model, device
 
-    def raw(self, L: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(normalise_L(np.asarray(L, np.float32)))[None, None].to(self.device)  # (1, 1, h, w)
+    def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
+        x = torch.from_numpy(self.net_input(L, guide)).to(self.device)  # (1, 1 + hint_channels, h, w)
         with torch.no_grad():
             return self.model(x)[0].float().cpu().numpy()
 

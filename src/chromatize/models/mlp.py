@@ -24,7 +24,7 @@ from ..color import AB_OFFSET8, L_MAX, SCALE8
 from ..io.atomic import atomic_output
 from ..patches import PATCH, extract_patches
 from ..text import one_line
-from .base import Colorizer, ModelFormatError, read_config, read_mean_ab, write_config
+from .base import Colorizer, ModelFormatError, read_config, read_mean_ab, refuse_guide, write_config
 from .mlp_engines import ENGINES, sigmoid
 
 __all__ = ["MLPConfig", "MLPColorizer", "init_weights", "forward", "fit", "save", "load", "WEIGHT_NAMES"]
@@ -183,8 +183,9 @@ class MLPColorizer(Colorizer):
         s = int(render_size or self.config.size)
         return s, s
 
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
-        """Predict real a*b* (h, w, 2) float32 from L (h, w) in 0..100."""
+    def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
+        """Predict real a*b* (h, w, 2) float32 from L (h, w) in 0..100 (the MLP takes no hints)."""
+        refuse_guide(self, guide)
         if L.ndim != 2:
             raise ValueError(f"L must have shape (h, w), got {L.shape}")
         X = extract_patches(np.asarray(L, np.float64) / L_MAX)  # L/100 == L8/255

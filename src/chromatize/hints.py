@@ -1,0 +1,236 @@
+"""User guidance for colorization: point hints and scribbles, as a colour map and a mask.
+
+A *hint* says "around pixel (x, y) the colour is this": ``{"x": col, "y": row,
+"ab": [a, b]}`` or ``{"x": col, "y": row, "color": "#rrggbb"}`` (only the
+colour's a*b* is used; lightness always comes from the photo), with an optional
+``"size"``: the side in pixels of the square the hint covers (default 1).
+Coordinates are in the input photo's pixels. A hints file is a JSON list of
+hints or ``{"hints": [...]}``.
+
+*Scribbles* are an RGBA image of the photo's size whose opaque pixels are
+strokes; every stroke pixel becomes a hint of its own colour.
+
+Both become a :class:`Guide`: an a*b* map and a 0/1 mask at the photo's size,
+which :func:`resize_guide` brings to a model's working size (each working
+pixel takes the mean a*b* of the hinted input pixels it covers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .color import rgb_to_lab
+from .text import one_line
+
+__all__ = [
+    "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
+    "scribble_guide", "resize_guide", "merge_guides",
+]
+
+#: Largest hint square side accepted, in pixels.
+MAX_HINT_SIZE = 512
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+class HintError(ValueError):
+    """A hint, a hints file or a scribble image is malformed; the message names where and which entry."""
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One point hint: the square of side ``size`` centred on (x, y) has colour ``ab``."""
+
+    x: float  #: column in the input photo's pixels (0 = left edge of the first pixel's centre)
+    y: float  #: row
+    ab: tuple[float, float]  #: a*, b* in real Lab units
+    size: int = 1  #: side of the square in input pixels
+
+
+@dataclass
+class Guide:
+    """Guidance at one resolution.
+
+    Attributes
+    ----------
+    ab : ndarray of float32, shape (H, W, 2)
+        a*b* where ``mask`` is 1, 0 elsewhere (real Lab units).
+    mask : ndarray of float32, shape (H, W)
+        1 where a colour is given, 0 elsewhere.
+    """
+
+    ab: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.mask.shape
+
+    @property
+    def empty(self) -> bool:
+        return not self.mask.any()
+
+
+def _number(value, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise HintError(f"{where}: {key!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def _hex_ab(text: object, where: str) -> tuple[float, float]:
+    if not isinstance(text, str) or not _HEX.fullmatch(text.strip()):
+        raise HintError(f"{where}: 'color' must be '#rrggbb', got {text!r}")
+    h = _HEX.fullmatch(text.strip()).group(1)
+    rgb = np.array([[[int(h[i : i + 2], 16) for i in (0, 2, 4)]]], np.uint8)
+    a, b = rgb_to_lab(rgb)[0, 0, 1:]
+    return float(a), float(b)
+
+
+def parse_hints(obj: object, where: str = "hints", shape: tuple[int, int] | None = None) -> list[Hint]:
+    """Check and convert hints given as JSON-like data.
+
+    Parameters
+    ----------
+    obj : list of dict, or dict with key ``"hints"``
+        See the module docstring.
+    where : str
+        Named in error messages (a file name, say).
+    shape : (H, W), optional
+        The photo's size: hints outside it are refused.
+
+    Returns
+    -------
+    list of Hint
+
+    Raises
+    ------
+    HintError
+        Naming ``where`` and the entry (``hint 3``) and what is wrong.
+
+    Examples
+    --------
+    >>> parse_hints([{"x": 3, "y": 4, "ab": [20, -10], "size": 5}])
+    [Hint(x=3.0, y=4.0, ab=(20.0, -10.0), size=5)]
+    """
+    if isinstance(obj, dict):
+        extra = set(obj) - {"hints"}
+        if extra or "hints" not in obj:
+            raise HintError(f"{where}: expected a list of hints or {{\"hints\": [...]}}, got keys {sorted(obj)}")
+        obj = obj["hints"]
+    if not isinstance(obj, list):
+        raise HintError(f"{where}: expected a list of hints, got {type(obj).__name__}")
+    out = []
+    for i, h in enumerate(obj):
+        at = f"{where}: hint {i}"
+        if not isinstance(h, dict):
+            raise HintError(f"{at}: expected an object like {{\"x\": 10, \"y\": 20, \"color\": \"#3a6ea5\"}}, got {h!r}")
+        unknown = set(h) - {"x", "y", "ab", "color", "size"}
+        if unknown:
+            raise HintError(f"{at}: unknown key(s) {', '.join(sorted(map(repr, unknown)))} (known: x, y, ab, color, size)")
+        for key in ("x", "y"):
+            if key not in h:
+                raise HintError(f"{at}: missing {key!r}")
+        x, y = _number(h["x"], at, "x"), _number(h["y"], at, "y")
+        if ("ab" in h) == ("color" in h):
+            raise HintError(f"{at}: give exactly one of 'ab' and 'color'")
+        if "ab" in h:
+            ab = h["ab"]
+            if not isinstance(ab, (list, tuple)) or len(ab) != 2:
+                raise HintError(f"{at}: 'ab' must be [a, b], got {ab!r}")
+            ab = (_number(ab[0], at, "ab"), _number(ab[1], at, "ab"))
+            if max(abs(ab[0]), abs(ab[1])) > 128:
+                raise HintError(f"{at}: 'ab' values must be within -128..128, got {list(ab)}")
+        else:
+            ab = _hex_ab(h["color"], at)
+        size = h.get("size", 1)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_HINT_SIZE:
+            raise HintError(f"{at}: 'size' must be an integer 1..{MAX_HINT_SIZE}, got {size!r}")
+        if shape is not None and not (-0.5 <= x < shape[1] - 0.5 and -0.5 <= y < shape[0] - 0.5):
+            raise HintError(f"{at}: ({x:g}, {y:g}) is outside the photo ({shape[1]}x{shape[0]})")
+        out.append(Hint(x, y, ab, int(size)))
+    return out
+
+
+def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> list[Hint]:
+    """Read a hints JSON file (see :func:`parse_hints`); every error is one line naming the file."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HintError(f"{path}: no such hints file") from None
+    except (OSError, ValueError) as exc:
+        raise HintError(f"{path}: not a JSON hints file ({one_line(exc)})") from None
+    return parse_hints(obj, str(path), shape)
+
+
+def hints_to_json(hints: list[Hint]) -> dict:
+    """The JSON form that :func:`parse_hints` and ``chromatize colorize --hints`` read back."""
+    return {"hints": [{"x": h.x, "y": h.y, "ab": [round(h.ab[0], 3), round(h.ab[1], 3)], "size": h.size}
+                      for h in hints]}
+
+
+def rasterize(hints: list[Hint], shape: tuple[int, int]) -> Guide:
+    """Paint hints (later ones on top) into a Guide of ``shape`` (H, W); squares are clipped to the photo."""
+    h, w = shape
+    ab = np.zeros((h, w, 2), np.float32)
+    mask = np.zeros((h, w), np.float32)
+    for p in hints:
+        half = (p.size - 1) / 2
+        y0, x0 = int(round(p.y - half)), int(round(p.x - half))
+        ys, xs = slice(max(0, y0), max(0, min(h, y0 + p.size))), slice(max(0, x0), max(0, min(w, x0 + p.size)))
+        ab[ys, xs] = p.ab
+        mask[ys, xs] = 1.0
+    return Guide(ab, mask)
+
+
+def scribble_guide(rgba: np.ndarray, shape: tuple[int, int], where: str = "scribbles",
+                   min_alpha: int = 128) -> Guide:
+    """A Guide from a scribble image: every pixel with alpha >= ``min_alpha`` is a hint of its colour.
+
+    Raises
+    ------
+    HintError
+        If the image is not RGBA of the photo's size.
+    """
+    if not isinstance(rgba, np.ndarray) or rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        got = getattr(rgba, "shape", type(rgba).__name__)
+        raise HintError(f"{where}: scribbles must be an RGBA uint8 image (H, W, 4), got {got}")
+    if rgba.shape[:2] != tuple(shape):
+        raise HintError(f"{where}: scribbles are {rgba.shape[1]}x{rgba.shape[0]}, the photo is {shape[1]}x{shape[0]}")
+    mask = (rgba[..., 3] >= min_alpha).astype(np.float32)
+    ab = rgb_to_lab(np.ascontiguousarray(rgba[..., :3]))[..., 1:] * mask[..., None]
+    return Guide(ab.astype(np.float32), mask)
+
+
+def merge_guides(first: Guide | None, second: Guide | None) -> Guide | None:
+    """Both guides in one (``second`` wins where both give a colour)."""
+    if first is None or second is None:
+        return first if second is None else second
+    m = second.mask[..., None]
+    return Guide(first.ab * (1 - m) + second.ab * m, np.maximum(first.mask, second.mask))
+
+
+def resize_guide(guide: Guide, shape: tuple[int, int]) -> Guide:
+    """The guide at another size (H, W): each pixel gets the mean a*b* of the hinted pixels it covers.
+
+    Downscaling averages (``INTER_AREA`` of ``ab * mask`` and of ``mask``), so a
+    hint smaller than a working pixel still marks it; upscaling repeats
+    (nearest), so hints stay sharp-edged squares.
+    """
+    if guide.shape == tuple(shape):
+        return guide
+    h, w = shape
+    shrink = h <= guide.shape[0] and w <= guide.shape[1]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_NEAREST
+    m = cv2.resize(guide.mask, (w, h), interpolation=interp)
+    s = cv2.resize(guide.ab * guide.mask[..., None], (w, h), interpolation=interp)
+    hit = m > 1e-6
+    ab = np.where(hit[..., None], s / np.maximum(m, 1e-6)[..., None], 0.0).astype(np.float32)
+    return Guide(ab, hit.astype(np.float32))
