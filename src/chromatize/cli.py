@@ -6,6 +6,7 @@ become one-line messages here, at the edge.
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from .io import ImageReadError
 from .models import ModelFormatError
 from .text import one_line
 
-#: Library errors that the CLI turns into one-line messages.
-USER_ERRORS = (ImageReadError, ModelFormatError, FileNotFoundError, FileExistsError, ValueError)
+#: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
+USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
+#: Optional dependencies, and the extra that installs each.
+EXTRAS = {"torch": "train", "onnx": "train"}
 
 
 class Group(click.Group):
@@ -25,8 +28,21 @@ class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            top = (exc.name or "").split(".")[0]
+            if top not in EXTRAS:
+                raise
+            raise click.ClickException(
+                f"this command needs {top}, which is not installed: pip install 'chromatize[{EXTRAS[top]}]'") from None
         except USER_ERRORS as exc:
             raise click.ClickException(one_line(exc)) from None
+
+
+def listen_error(host: str, port: int, exc: BaseException) -> str:
+    """One line saying why a server could not listen on ``host:port``."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"cannot serve on {host}:{port}: the port is taken (choose another with --port, or --port 0 for a free one)"
+    return f"cannot serve on {host}:{port}: {one_line(exc)}"
 
 
 def progress_bar(total: int, desc: str):
@@ -68,18 +84,32 @@ model_option = click.option(
 @model_option
 @click.option("-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--render-size", type=click.IntRange(8, 4096), default=None, help="Working size of the model (CNN: longer side, default 256).")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--overwrite", is_flag=True,
+              help="Redo files whose outputs exist and replace them (never an input file). "
+                   "Default: skip them, so rerunning a stopped batch finishes only what is missing.")
+@click.option("--recursive", "-r", is_flag=True, help="Also colorize images in sub-folders of input folders.")
 @click.option("--compare", is_flag=True, help="Also write original | gray | colorized side by side.")
 @click.option("--samples", is_flag=True, help="Colorize the sample photos bundled with chromatize.")
-@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True,
+              help="Output format (same: the input's, or png for formats chromatize does not write, e.g. GIF).")
 @click.option("--saturation", type=click.FloatRange(0, 10), default=None,
               help="Colour gain relative to the model as shipped: 1 = as shipped (default), <1 paler, >1 more vivid.")
-def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fmt, saturation):
+def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation):
     """Colorize photos (files or folders) into OUT, keeping each file's name.
+
+    Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
+    becomes OUT/2020/a.jpg). Inputs that would get the same output name are
+    renamed, the same way on every run: same-named files from different folders
+    get their path from the folder they share (OUT/trip1/a.jpg, OUT/trip2/a.jpg),
+    same-stem files of one folder their full name (OUT/a.gif.png, OUT/a.png.png).
+    No output ever replaces an input file. Files whose outputs exist are skipped,
+    so rerunning an interrupted batch finishes it; --overwrite redoes them.
+    Files that fail are listed at the end (exit status 1).
 
     \b
     Example:
         chromatize colorize scan1.jpg scans/ -o colorized/
+        chromatize colorize albums/ -o colorized/ --recursive     # rerun it to resume
         chromatize colorize --samples -o demo_out --compare
     """
     from .batch import colorize_files, sample_images
@@ -87,16 +117,23 @@ def colorize(inputs, model, outdir, render_size, overwrite, compare, samples, fm
     inputs = list(inputs) + (sample_images() if samples else [])
     if not inputs:
         raise click.UsageError("give at least one INPUT file or folder, or --samples")
-    from .io import list_images
-
-    files = list_images(inputs)
-    with progress_bar(len(files), "colorizing") as bar:
+    bars = StageBars()
+    try:
         result = colorize_files(
-            files, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite, compare=compare,
-            suffix=None if fmt == "same" else "." + fmt, progress=lambda _: bar.update(1),
+            inputs, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite,
+            compare=compare, suffix=None if fmt == "same" else "." + fmt, recursive=recursive,
+            progress=lambda done, total, _path: bars("colorizing", done, total),
         )
-    n_out = len(files) - len(result.failed)
-    click.echo(f"colorized {n_out} of {len(files)} image(s) into {outdir}")
+    finally:
+        bars.close()
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.removed_temp:
+        click.echo(f"note: removed {len(result.removed_temp)} temp file(s) left by an interrupted run", err=True)
+    summary = f"colorized {len(result.colorized)} image(s) into {outdir}"
+    if result.skipped:
+        summary += f"; {len(result.skipped)} already done, skipped (--overwrite redoes them)"
+    click.echo(summary)
     exit_on_failures(result.failed)
 
 
@@ -182,6 +219,8 @@ def train():
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
 @click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
+@click.option("--hints", is_flag=True, help="Train with simulated point hints as extra inputs (effnet; Zhang et al. 2017).")
+@click.option("--min-chroma", type=click.FloatRange(0), default=0.0, help="Drop photos whose mean a*b* chroma is below this.")
 @click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
 def train_cnn_cmd(data, out, resume, overwrite, **opts):
     """Train the CNN colorizer on photos (files or folders, searched recursively).
@@ -267,21 +306,36 @@ def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwri
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0 picks a free one).")
 @model_option
-def serve(host, port, model):
-    """Serve a local web page where you drop a photo and get it colorized.
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Photos colorized at once (threads); more requests wait in a bounded queue.")
+def serve(host, port, model, workers):
+    """Serve the interactive colorizing page: drop a photo, click to add colour hints.
+
+    The page compares before and after, suggests colours for each hint, takes
+    brush scribbles and a reference photo, and downloads the result under the
+    input's name. It is for this machine: it listens on 127.0.0.1 unless told
+    otherwise and refuses requests made by other web sites.
 
     \b
     Example:
-        chromatize serve --port 8000      # then open http://127.0.0.1:8000/
+        chromatize serve                  # then open http://127.0.0.1:8000/
+        chromatize serve --port 8080 --workers 4 --model mlp
     """
     from .web import make_server
 
-    server = make_server(host, port, model=model)
+    try:  # a busy port: OSError from a socket server, SystemExit(1) from uvicorn
+        server = make_server(host, port, model=model, workers=workers)
+    except OSError as exc:
+        raise click.ClickException(listen_error(host, port, exc)) from None
     click.echo(f"serving on http://{server.server_address[0]}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        raise click.ClickException(listen_error(host, port, exc)) from None
     finally:
         server.server_close()
 

@@ -33,6 +33,8 @@ __all__ = [
     "seeded_split",
     "load_photos",
     "random_crops",
+    "simulate_hints",
+    "mean_chroma",
     "split_validation",
 ]
 
@@ -248,7 +250,7 @@ def split_validation(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndar
 
 
 def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rng: np.random.Generator,
-                 out_stride: int = 4, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                 out_stride: int = 4, flip: bool = True, full_ab: bool = False):
     """Random square crops (side between ``crop`` and the photo's shorter side, resized to ``crop``) and flips.
 
     Returns
@@ -257,6 +259,8 @@ def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rn
         Lightness, 0..100.
     ab : ndarray of float32, shape (B, 2, crop / out_stride, crop / out_stride)
         a*b* in real Lab units, reduced (INTER_AREA) to the network's output size.
+    ab_full : ndarray of float32, shape (B, 2, crop, crop)
+        Only with ``full_ab``: a*b* at the crop's own size (for simulated hints).
     """
     crops = []
     for i in idx:
@@ -272,4 +276,47 @@ def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rn
     small = crop // out_stride
     ab = np.stack([cv2.resize(im[..., 1:], (small, small), interpolation=cv2.INTER_AREA) for im in lab])  # (B, s, s, 2)
     L = np.ascontiguousarray(lab[..., 0])[:, None]  # (B, 1, c, c)
-    return L, np.ascontiguousarray(ab.transpose(0, 3, 1, 2))
+    ab = np.ascontiguousarray(ab.transpose(0, 3, 1, 2))
+    if full_ab:
+        return L, ab, np.ascontiguousarray(lab[..., 1:].transpose(0, 3, 1, 2))
+    return L, ab
+
+
+def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, max_size: int = 9,
+                   ab_norm: float = 100.0) -> np.ndarray:
+    """Simulated user hints for training, as Zhang et al. 2017 (colorization-pytorch) draw them.
+
+    Per photo, the number of points is geometric: another point is added with
+    probability ``1 - p`` (so with ``p = 1/8`` none at all one time in eight,
+    about 7 on average). Each point is a square patch of side 1..``max_size``
+    px, its centre drawn from a normal around the photo's centre (sd a quarter
+    of the side, clipped), carrying the mean true a*b* of the patch.
+
+    Parameters
+    ----------
+    ab : ndarray of float32, shape (B, 2, H, W)
+        True a*b* (real Lab units) of the crops.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    hints : ndarray of float32, shape (B, 3, H, W)
+        a*b* / ``ab_norm`` where hinted (0 elsewhere), then the 0/1 mask.
+    """
+    b, _, h, w = ab.shape
+    out = np.zeros((b, 3, h, w), np.float32)
+    for i in range(b):
+        while rng.random() < 1 - p:
+            size = int(rng.integers(1, max_size + 1))
+            y = int(np.clip(rng.normal((h - size + 1) / 2, (h - size + 1) / 4), 0, h - size))
+            x = int(np.clip(rng.normal((w - size + 1) / 2, (w - size + 1) / 4), 0, w - size))
+            patch = ab[i, :, y : y + size, x : x + size]
+            out[i, :2, y : y + size, x : x + size] = patch.mean(axis=(1, 2))[:, None, None] / ab_norm
+            out[i, 2, y : y + size, x : x + size] = 1.0
+    return out
+
+
+def mean_chroma(rgb: np.ndarray) -> float:
+    """Mean a*b* chroma (real Lab units) of a photo at 1/8 size: about 0 for a gray photo."""
+    small = cv2.resize(rgb, (max(1, rgb.shape[1] // 8), max(1, rgb.shape[0] // 8)), interpolation=cv2.INTER_AREA)
+    return float(np.hypot(*np.moveaxis(rgb_to_lab(small)[..., 1:], -1, 0)).mean())

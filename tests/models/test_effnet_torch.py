@@ -17,8 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chromatize.models.effnet_torch import (  # noqa: E402
-    ConvBN, EfficientNetLite0, EffUNet, EffUNetConfig, load_pretrained_encoder, param_groups, pretrained_path,
-    srgb_gray,
+    ConvBN, EfficientNetLite0, EffUNet, EffUNetConfig, load_pretrained_encoder, param_groups, pool_hints,
+    pretrained_path, srgb_gray, widen_input,
 )
 
 
@@ -136,7 +136,7 @@ def test_srgb_gray_matches_scikit_image():
     assert torch.isfinite(srgb_gray(torch.tensor([-5.0, 105.0]))).all()
 
 
-@pytest.mark.parametrize("n_bins, extra_in, hw", [(0, 0, (64, 96)), (313, 0, (96, 64)), (10, 2, (32, 32))])
+@pytest.mark.parametrize("n_bins, extra_in, hw", [(0, 0, (64, 96)), (313, 0, (96, 64)), (10, 3, (32, 32))])
 def test_output_shapes(n_bins, extra_in, hw):
     net = EffUNet(EffUNetConfig(widths=(32, 16, 8), global_width=16, n_bins=n_bins, extra_in=extra_in)).eval()
     with torch.no_grad():
@@ -145,23 +145,31 @@ def test_output_shapes(n_bins, extra_in, hw):
     assert out.dtype == torch.float32
 
 
-def test_extra_channels_start_without_effect():
-    config = dict(widths=(32, 16, 8), global_width=16, n_bins=5)
-    hinted = tiny_random(EffUNetConfig(**config, extra_in=2))
-    assert not hinted.encoder.stem.conv.weight[:, 3:].any()
-    plain = EffUNet(EffUNetConfig(**config)).eval()
-    weights = hinted.state_dict()
-    weights["encoder.stem.conv.weight"] = weights["encoder.stem.conv.weight"][:, :3]
-    plain.load_state_dict(weights)
+def test_widened_net_starts_equal_to_the_automatic_one_and_learns_from_hints():
+    plain = tiny_random(EffUNetConfig(widths=(32, 16, 8), global_width=16, n_bins=5))
+    wide = widen_input(plain, 3).eval()
+    assert wide.config.extra_in == 3 and not wide.encoder.stem.conv.weight[:, 3:].any()
     L = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    hints = torch.zeros(2, 3, 64, 64)
+    hints[:, :2, 10:15, 20:25], hints[:, 2, 10:15, 20:25] = 0.4, 1.0
     with torch.no_grad():
         expected = plain(L)
-        for extra in (torch.zeros(2, 2, 64, 64), torch.randn(2, 2, 64, 64)):
-            torch.testing.assert_close(hinted(torch.cat([L, extra], dim=1)), expected, rtol=0, atol=1e-5)
-    # ...but they can learn: the zero weights get a gradient.
-    hinted.train()
-    hinted(torch.cat([L, torch.randn(2, 2, 64, 64)], dim=1)).square().mean().backward()
-    assert hinted.encoder.stem.conv.weight.grad[:, 3:].abs().sum() > 0
+        for extra in (torch.zeros(2, 3, 64, 64), hints):
+            torch.testing.assert_close(wide(torch.cat([L, extra], dim=1)), expected, rtol=0, atol=1e-5)
+    # ...but they can learn: the zero weights of the stem and of the decoder's hint paths get gradients.
+    wide.train()
+    wide(torch.cat([L, hints], dim=1)).square().mean().backward()
+    assert wide.encoder.stem.conv.weight.grad[:, 3:].abs().sum() > 0
+    assert all(conv.weight.grad.abs().sum() > 0 for conv in (wide.hint16, wide.hint8, wide.hint4))
+
+
+def test_pool_hints_keeps_a_one_pixel_hint():
+    hints = torch.zeros(1, 3, 32, 32)
+    hints[0, :2, 5, 6] = torch.tensor([0.3, -0.2])
+    hints[0, 2, 5, 6] = 1.0
+    pooled = pool_hints(hints, 8)  # (1, 3, 4, 4)
+    torch.testing.assert_close(pooled[0, :, 0, 0], torch.tensor([0.3, -0.2, 1 / 64]))
+    assert pooled[0, 2].count_nonzero() == 1
 
 
 def test_load_pretrained_with_extra_channels(state):

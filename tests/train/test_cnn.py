@@ -150,3 +150,18 @@ def test_cli_train_cnn_help_has_example():
 
     res = CliRunner().invoke(main, ["train", "cnn", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output
+
+
+def test_hint_training_gives_a_model_that_takes_hints(photo_dir, tmp_path):
+    """A tiny effnet run (no pretrained weights) widened for hints: ONNX takes L + 3 hint channels."""
+    from chromatize.infer import colorize
+
+    cfg = TrainConfig(arch="effnet", pretrained=False, loss="l1", hints=True, steps=2, batch_size=2, crop=32,
+                      long_side=48, val_split=2, widths=(16, 8, 8), warmup_steps=1, threads=1)
+    train_cnn([photo_dir], tmp_path / "h", cfg)
+    model = load_model(tmp_path / "h")
+    assert model.name == "h" and model.hint_channels == 3
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    auto = colorize(rgb, model)
+    hinted = colorize(rgb, model, hints=[{"x": 40, "y": 30, "color": "#20a040", "size": 9}])
+    assert hinted.shape == auto.shape == (64, 96, 3)

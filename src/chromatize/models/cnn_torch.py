@@ -210,7 +210,7 @@ def save_model(model: nn.Module, folder: str | os.PathLike, config: CNNFolderCon
     write_config(folder, {
         **config.extra, "family": "cnn", "name": config.name, "mean_ab": list(config.mean_ab),
         "bins": config.centers.tolist(), "decoding": asdict(config.decoding), "stride": model.stride,
-        "arch": arch_of(model), "model": asdict(model.config),
+        "hint_channels": getattr(model.config, "extra_in", 0), "arch": arch_of(model), "model": asdict(model.config),
     })
 
 
@@ -242,7 +242,7 @@ def export_onnx(model: ColorNet, path: str | os.PathLike, size: int = 256) -> No
     path = Path(path)
     was_training = model.training
     model = model.eval().cpu()
-    x = torch.zeros(1, 1, size, size)
+    x = torch.zeros(1, 1 + getattr(model.config, "extra_in", 0), size, size)
     kwargs = dict(
         input_names=["L"], output_names=["out"], opset_version=17,
         dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "oh", 3: "ow"}},
@@ -279,10 +279,11 @@ class TorchCNN(NetColorizer):
 
 
 def folder_config(mean_ab, centers: np.ndarray, decoding: Decoding | None = None, stride: int = STRIDE,
-                  **extra) -> CNNFolderConfig:
+                  hint_channels: int = 0, **extra) -> CNNFolderConfig:
     """A CNNFolderConfig for a freshly trained network (``extra`` = records such as ``train``, ``state``)."""
     return CNNFolderConfig(mean_ab=tuple(float(v) for v in mean_ab), centers=np.asarray(centers, np.float32).reshape(-1, 2),
-                           model={}, decoding=decoding or Decoding(), stride=stride, extra=extra)
+                           model={}, decoding=decoding or Decoding(), stride=stride, hint_channels=hint_channels,
+                           extra=extra)
 
 
 assert OUT_STRIDE == 4  # the architecture above predicts at a quarter of the working size

@@ -37,7 +37,7 @@ References
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -48,7 +48,7 @@ from ..color import L_CENT, L_NORM
 
 __all__ = [
     "EfficientNetLite0", "EffUNetConfig", "EffUNet", "load_pretrained_encoder",
-    "pretrained_path", "param_groups", "srgb_gray",
+    "pretrained_path", "param_groups", "srgb_gray", "pool_hints", "widen_input",
 ]
 
 #: EfficientNet-Lite0 stages: (expand ratio, kernel, stride of the first block,
@@ -310,6 +310,14 @@ class EffUNet(nn.Module):
         self.up8 = UpBlock(c16, e8, c8)
         self.up4 = UpBlock(c8, e4, c4)
         self.head = nn.Conv2d(c4, config.n_out, 1)
+        if config.extra_in:
+            # Hints also enter the decoder at strides 16, 8 and 4 (pooled), each through a
+            # zero-initialised 1x1 convolution: a net fine-tuned from an automatic one starts
+            # out equal to it, and a hint reaches the output without crossing the encoder.
+            self.hint16, self.hint8, self.hint4 = (nn.Conv2d(config.extra_in, c, 1) for c in (c16, c8, c4))
+            for conv in (self.hint16, self.hint8, self.hint4):
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
 
     def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
         """The net's input -> the encoder's: the gray photo as ImageNet-normalised RGB, then the extra channels."""
@@ -324,9 +332,43 @@ class EffUNet(nn.Module):
             g = self.glob(f32.mean(dim=(2, 3)))  # (B, G)
             t = self.fuse(torch.cat([t, g[:, :, None, None].expand(-1, -1, t.shape[2], t.shape[3])], dim=1))
         d = self.up16(t, f16)  # (B, c16, H/16, W/16)
+        if self.config.extra_in:
+            d = d + self.hint16(pool_hints(x[:, 1:], 16))
         d = self.up8(d, f8)  # (B, c8, H/8, W/8)
+        if self.config.extra_in:
+            d = d + self.hint8(pool_hints(x[:, 1:], 8))
         d = self.up4(d, f4)  # (B, c4, H/4, W/4)
+        if self.config.extra_in:
+            d = d + self.hint4(pool_hints(x[:, 1:], 4))
         return self.head(d)  # (B, n_bins + 2, H/4, W/4)
+
+
+def pool_hints(hints: torch.Tensor, k: int) -> torch.Tensor:
+    """Hint channels (B, 3, H, W) = (a*b* / AB_NORM where hinted, mask) pooled by ``k``.
+
+    Each pooled cell gets the mean a*b* of its hinted pixels and the fraction
+    of its pixels that are hinted, so a 1-pixel hint still marks its cell.
+    """
+    ab, mask = hints[:, :2], hints[:, 2:3]
+    m = F.avg_pool2d(mask, k)  # (B, 1, H/k, W/k)
+    ab = F.avg_pool2d(ab * mask, k) / m.clamp_min(1e-6)  # (B, 2, H/k, W/k)
+    return torch.cat([ab * (m > 0), m], dim=1)
+
+
+def widen_input(model: EffUNet, extra_in: int) -> EffUNet:
+    """A copy of an automatic ``model`` that takes ``extra_in`` hint channels, behaving exactly like it at first.
+
+    The new stem channels and the decoder's hint convolutions start at zero.
+    """
+    if model.config.extra_in:
+        raise ValueError(f"model already takes {model.config.extra_in} extra channels")
+    wide = EffUNet(EffUNetConfig(**{**asdict(model.config), "extra_in": extra_in}))
+    state = dict(model.state_dict())
+    stem = state["encoder.stem.conv.weight"]  # (32, 3, 3, 3)
+    state["encoder.stem.conv.weight"] = torch.cat([stem, stem.new_zeros(stem.shape[0], extra_in, 3, 3)], dim=1)
+    missing, unexpected = wide.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("hint") for k in missing), (missing, unexpected)
+    return wide
 
 
 def param_groups(model: EffUNet, lr_encoder: float, lr_decoder: float, weight_decay: float = 0.01) -> list[dict]:

@@ -24,7 +24,7 @@ from ..color import AB_OFFSET8, L_MAX, SCALE8
 from ..io.atomic import atomic_output
 from ..patches import PATCH, extract_patches
 from ..text import one_line
-from .base import Colorizer, ModelFormatError, read_config, read_mean_ab, refuse_guide, write_config
+from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, read_config, read_mean_ab, refuse_guide, write_config
 from .mlp_engines import ENGINES, sigmoid
 
 __all__ = ["MLPConfig", "MLPColorizer", "init_weights", "forward", "fit", "save", "load", "WEIGHT_NAMES"]
@@ -62,6 +62,8 @@ class MLPConfig:
         for name in ("n_hidden", "epochs", "size", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.size > MAX_RENDER_SIZE:  # memory grows with its square
+            raise ValueError(f"size must be at most {MAX_RENDER_SIZE}, got {self.size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.engine not in ENGINES:

@@ -26,14 +26,14 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..data import load_photos, random_crops, split_validation
+from ..data import load_photos, mean_chroma, random_crops, simulate_hints, split_validation
 from ..io import atomic_output, list_images
 from ..models import bundled_model_dir
 from ..models.cnn import OUT_STRIDE, CNNFolderConfig, Decoding
 from ..models.cnn_torch import (
     CNNConfig, ColorNet, TorchCNN, export_onnx, folder_config, load_torch, loss_fn, save_model,
 )
-from ..color import normalise_L
+from ..color import AB_NORM, normalise_L
 from .bins import color_stats, rebalance_weights
 from .tune import RENDER_SIZE, ValidationSet, tune_decoding, validate
 
@@ -68,6 +68,8 @@ class TrainConfig:
     threads: int = 2  #: torch CPU threads
     widths: tuple = ()  #: the network's channel widths; () = the architecture's default
     tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
+    hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
+    min_chroma: float = 0.0  #: drop training photos whose mean a*b* chroma is below this (gray photos)
     init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
 
     def __post_init__(self):
@@ -178,6 +180,8 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     config = config or TrainConfig()
 
     photos = load_photos(list_images(data, recursive=True), config.long_side)
+    if config.min_chroma > 0:
+        photos = [p for p in photos if mean_chroma(p) >= config.min_chroma]
     if len(photos) < 2:
         raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
     n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
@@ -199,6 +203,12 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
             model = new_net(config, len(centers))
     if model.config.n_bins == 0 or getattr(model.config, "loss", "") == "l2":
         centers = np.zeros((0, 2), np.float32)
+    if config.hints and not getattr(model.config, "extra_in", 0):
+        if config.arch != "effnet":
+            raise ValueError("hint training (--hints) needs --arch effnet")
+        from ..models.effnet_torch import widen_input
+
+        model = widen_input(model, 3)
     if config.crop % model.stride:
         raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
     model.to(device).train()
@@ -208,7 +218,8 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
     decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
-    folder = folder_config(mean_ab, centers, decoding, stride=model.stride)
+    folder = folder_config(mean_ab, centers, decoding, stride=model.stride,
+                           hint_channels=getattr(model.config, "extra_in", 0))
     steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
     return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train, val=val,
                device=device, centers=torch.from_numpy(centers).to(device), class_w=class_w,
@@ -251,12 +262,16 @@ def train_step(run: Run) -> tuple[float, float]:
     epoch, k = divmod(step, run.steps_per_epoch)
     perm = np.random.default_rng([cfg.seed, epoch]).permutation(len(run.train))
     idx = perm[k * run.batch : (k + 1) * run.batch]
-    L, ab = random_crops(run.train, idx, cfg.crop, np.random.default_rng([cfg.seed, 1, step]), OUT_STRIDE)
+    rng = np.random.default_rng([cfg.seed, 1, step])
+    L, ab, ab_full = random_crops(run.train, idx, cfg.crop, rng, OUT_STRIDE, full_ab=True)
+    x = normalise_L(L)  # (B, 1, c, c)
+    if run.folder.hint_channels:
+        x = np.concatenate([x, simulate_hints(ab_full, rng, ab_norm=AB_NORM)], axis=1)  # (B, 4, c, c)
     frac = progress_fraction(run)
     scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
     for g in run.opt.param_groups:
         g["lr"] = g["base_lr"] * scale
-    out = run.model(normalise_L(torch.from_numpy(L).to(run.device)))  # (B, n_out, c/4, c/4)
+    out = run.model(torch.from_numpy(x).to(run.device))  # (B, n_out, c/4, c/4)
     loss = loss_fn(out, torch.from_numpy(ab).to(run.device), run.centers, run.class_w, cfg.reg_weight,
                    cfg.regression_loss)
     run.opt.zero_grad(set_to_none=True)
