@@ -1,30 +1,46 @@
-# The README's set-up commands. Both create .venv and install chromatize into it.
+# The README's set-up commands. Both create .venv if needed; `demo` installs only
+# what colorizing needs (no torch), `test` adds the [train,dev] extras the tests use.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench screenshots install install-dev clean
 
-$(BIN)/chromatize: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+
+# Stamps in the venv: each install reruns when pyproject.toml changes.
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-install: $(BIN)/chromatize
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	touch $@ $(VENV)/.installed-core
+
+## install: the core package only (colorize, evaluate, serve; no torch)
+install: $(VENV)/.installed-core
+
+## install-dev: the package with the training and test extras
+install-dev: $(VENV)/.installed-dev
 
 ## demo: colorize the bundled sample photos with the bundled model into demo_out/
 demo: install
 	$(BIN)/chromatize colorize --samples --compare --overwrite -o demo_out
 
 ## test: run the test suite
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -q
 
 ## bench: print the speed and quality figures (quality needs ../shared/datasets)
 bench: install
 	$(BIN)/python bench/mlp_speed.py
 	$(BIN)/python bench/infer_speed.py
+
+## screenshots: the web page in headless Chromium, step by step, into docs/screenshots/
+screenshots: install-dev
+	CHROMATIZE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_web_e2e.py
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -31,12 +31,12 @@ def test_colorize_batch_goes_past_a_corrupt_file(image_dir, tmp_path):
     assert read_image(out / "img0.png").rgb.shape == read_image(image_dir / "img0.png").rgb.shape
 
 
-def test_colorize_does_not_overwrite_unless_asked(image_dir, tmp_path):
+def test_colorize_skips_existing_outputs_unless_asked(image_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out)])
-    assert res.exit_code == 1 and "exists" in res.output
+    assert res.exit_code == 0 and "1 already done, skipped" in res.output
     assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)  # untouched
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out), "--overwrite"])
     assert res.exit_code == 0
@@ -70,3 +70,30 @@ def test_python_dash_m(image_dir, tmp_path):
 
     res = subprocess.run([sys.executable, "-m", "chromatize", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "colorize" in res.stdout
+
+
+def test_serve_on_a_busy_port_is_one_line():
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "chromatize", "serve", "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == (f"Error: cannot serve on 127.0.0.1:{port}: the port is taken "
+                                  "(choose another with --port, or --port 0 for a free one)")
+
+
+def test_train_cnn_without_torch_says_how_to_install_it(image_dir, tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['torch'] = None; from chromatize.cli import main; main()"
+    res = subprocess.run([sys.executable, "-c", code, "train", "cnn", str(image_dir), "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == "Error: this command needs torch, which is not installed: pip install 'chromatize[train]'"

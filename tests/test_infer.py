@@ -63,3 +63,14 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ModelFormatError, match="cannot read config"):
         load_model(tmp_path)
+
+
+def test_panorama_wider_than_opencv_remap_maps(monkeypatch, photo):
+    """A photo 32,767 px or wider once ended in a cv2.remap assertion; the API now answers with the full size."""
+    import chromatize.infer as infer
+
+    out = chromatize.colorize(np.full((8, 40000), 120, np.uint8), model=HalfSize())  # a*b* upsampled 2x
+    assert out.shape == (8, 40000, 3)
+    whole = colorize_photo(Photo(photo), HalfSize()).rgb
+    monkeypatch.setattr(infer, "STRIP_COLS", 7)  # tiles of columns give the same result
+    assert np.array_equal(colorize_photo(Photo(photo), HalfSize()).rgb, whole)

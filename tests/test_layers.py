@@ -18,9 +18,9 @@ ROOT = Path(chromatize.__file__).parent
 
 #: Bottom to top. A package name covers its sub-modules.
 LAYERS = [
-    ["color", "io", "patches", "text"],
-    ["metrics", "data", "models"],
-    ["infer", "train"],
+    ["color", "io", "patches", "text", "hints"],
+    ["metrics", "data", "models", "transfer"],
+    ["infer", "train", "suggest"],
     ["batch", "evaluate", "experiments"],
     ["cli", "web", "__init__", "__main__"],
 ]

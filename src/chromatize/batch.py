@@ -1,4 +1,12 @@
-"""Colorizing many files: outputs named after inputs, bad files reported, not fatal."""
+"""Colorizing many files: outputs named after inputs, bad files reported, not fatal, reruns resume.
+
+The per-file rules are public so that a distributed runner can use them:
+:func:`plan_outputs` decides every output path up front (layout kept, clashes
+renamed, never over an input), :func:`colorize_one` does one file (skip if
+done, read, colorize, write atomically) and returns a :class:`FileOutcome`
+instead of raising, and :meth:`BatchResult.add` collects the outcomes.
+:func:`colorize_files` is those three in a loop.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +16,137 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
+import cv2
 import numpy as np
 
 from .color import gray_to_rgb
-from .infer import check_settings, colorize_photo
-from .io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, list_images, read_image, write_image
+from .infer import check_guidance, check_settings, colorize_photo
+from .io import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, OutputExistsError, clean_temp_files, read_image,
+                 write_image)
 from .models import Colorizer, load_model
 from .text import one_line
 
-__all__ = ["BatchResult", "colorize_files", "sample_images"]
+__all__ = [
+    "Job", "Plan", "FileOutcome", "BatchResult", "find_inputs", "output_suffix", "plan_outputs", "colorize_one",
+    "colorize_files", "sample_images",
+]
+
+
+#: Output suffixes kept as the input's; anything else (.gif, ...) becomes .png.
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+#: Formats that cannot store an alpha channel.
+NO_ALPHA_SUFFIXES = (".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the outputs it gets.
+
+    Attributes
+    ----------
+    src : Path
+        The input file.
+    dst : Path
+        The colorized output.
+    compare : Path or None
+        The ``original | gray | colorized`` strip, when asked for.
+    """
+
+    src: Path
+    dst: Path
+    compare: Path | None = None
+
+    @property
+    def outputs(self) -> list[Path]:
+        """Every file the job writes."""
+        return [self.dst] + ([self.compare] if self.compare is not None else [])
+
+
+@dataclass
+class Plan:
+    """What a batch will do: its jobs, the inputs refused before any work, and notices.
+
+    Attributes
+    ----------
+    jobs : list of Job
+    failed : list of (Path, str)
+        Inputs that get no job (missing, broken link, empty folder, name clash,
+        output would replace an input), each with a one-line reason naming it.
+    notes : list of str
+        One-line notices (a sub-folder skipped without ``recursive``, ...).
+    """
+
+    jobs: list[Job] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def out_folders(self) -> list[Path]:
+        """The folders the jobs write into, sorted."""
+        return sorted({p.parent for job in self.jobs for p in job.outputs})
+
+
+@dataclass
+class FileOutcome:
+    """What :func:`colorize_one` did with one file.
+
+    Attributes
+    ----------
+    src : Path
+    written : list of Path
+        Files written (none when all outputs were there already, or on failure).
+    skipped : bool
+        True when every output existed and ``overwrite`` was false: nothing to do.
+    error : str or None
+        One line naming the file, when it failed.
+    notes : list of str
+        One-line notices (only the first frame colorized, alpha dropped, ...).
+    """
+
+    src: Path
+    written: list[Path] = field(default_factory=list)
+    skipped: bool = False
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class BatchResult:
-    """What a batch did: files written, and (input, one-line reason) for each failure."""
+    """What a batch did.
+
+    Attributes
+    ----------
+    written : list of Path
+        Files written.
+    colorized : list of Path
+        Inputs colorized (their outputs written).
+    failed : list of (Path, str)
+        Each input that failed, with a one-line reason naming it.
+    skipped : list of Path
+        Inputs whose outputs were all there already (a resumed batch).
+    notes : list of str
+        One-line notices.
+    removed_temp : list of Path
+        Temp files of earlier, killed runs that were cleaned up.
+    """
 
     written: list[Path] = field(default_factory=list)
+    colorized: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    removed_temp: list[Path] = field(default_factory=list)
+
+    def add(self, outcome: FileOutcome) -> None:
+        """Record one file's outcome (a distributed runner collects them with this)."""
+        self.written += outcome.written
+        self.notes += outcome.notes
+        if outcome.error is not None:
+            self.failed.append((outcome.src, outcome.error))
+        elif outcome.written:
+            self.colorized.append(outcome.src)
+        elif outcome.skipped:
+            self.skipped.append(outcome.src)
 
 
 def sample_images() -> list[Path]:
@@ -33,12 +155,316 @@ def sample_images() -> list[Path]:
     return sorted(p for p in root.iterdir() if p.suffix.lower() == ".png")
 
 
-def _output_path(src: Path, outdir: Path, suffix: str | None, has_alpha: bool) -> Path:
-    if suffix is None:
-        suffix = src.suffix.lower() if src.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp") else ".png"
-        if has_alpha and suffix in (".jpg", ".jpeg"):
-            suffix = ".png"  # keep the alpha the input had
-    return outdir / (src.stem + suffix)
+def _stat_problem(path: Path) -> str | None:
+    """None if ``path`` can be stat'ed (following links), else a one-line reason naming it."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"{path}: broken symbolic link (to {os.readlink(path)})"
+        return f"{path}: no such file or folder"
+    except OSError as exc:  # a symbolic link loop, a name too long, permission denied
+        return f"{path}: {exc.strerror or one_line(exc)}"
+    return None
+
+
+def find_inputs(
+    inputs: Iterable[str | os.PathLike], *, recursive: bool = False, exclude: Iterable[str | os.PathLike] = (),
+) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]], list[str]]:
+    """Expand files and folders into input images, each with its path relative to its input.
+
+    A file given by name is taken whatever its suffix (so that a bad file is
+    reported, not skipped), relative path its name. A folder contributes its
+    files with an image suffix (:data:`chromatize.io.IMAGE_SUFFIXES`), sorted,
+    relative to the folder; with ``recursive`` also those of its sub-folders.
+    Hidden names (``.*``) are passed over; the same file given twice is taken once.
+
+    Parameters
+    ----------
+    inputs : iterable of paths
+    recursive : bool
+        Descend into sub-folders (else each is named in a notice).
+    exclude : iterable of paths
+        Folders never descended into (the output folder).
+
+    Returns
+    -------
+    found : list of (Path, Path)
+        (input file, relative path).
+    failed : list of (Path, str)
+        Missing inputs, broken or looping links, folders without images.
+    notes : list of str
+        Skipped sub-folders and files without an image suffix.
+    """
+    found: list[tuple[Path, Path]] = []
+    failed: list[tuple[Path, str]] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    skip_dirs = {os.path.realpath(p) for p in exclude}
+
+    def take(path: Path, rel: Path) -> None:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            found.append((path, rel))
+
+    def walk(folder: Path, root: Path, visited: frozenset[str]) -> int:
+        """Add the images in ``folder``; returns how many (including failures)."""
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            failed.append((folder, f"{folder}: cannot list folder ({exc.strerror or one_line(exc)})"))
+            return 1
+        count, others, subdirs = 0, 0, []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            problem = _stat_problem(path)
+            if problem is not None:
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    failed.append((path, problem))
+                    count += 1
+                else:
+                    notes.append(f"skipped {problem}")
+                continue
+            if path.is_dir():
+                real = os.path.realpath(path)
+                if real in skip_dirs or real in visited:
+                    continue  # the output folder, or a link back up the tree
+                if recursive:
+                    count += walk(path, root, visited | {real})
+                else:
+                    subdirs.append(entry.name)
+            elif path.suffix.lower() in IMAGE_SUFFIXES:
+                take(path, path.relative_to(root))
+                count += 1
+            else:
+                others += 1
+        if subdirs:
+            names = ", ".join(subdirs[:3]) + (", ..." if len(subdirs) > 3 else "")
+            notes.append(f"{folder}: skipped {len(subdirs)} sub-folder(s) ({names}); use --recursive to include them")
+        if others:
+            notes.append(f"{folder}: skipped {others} file(s) without an image suffix")
+        return count
+
+    for item in inputs:
+        path = Path(item)
+        problem = _stat_problem(path)
+        if problem is not None:
+            failed.append((path, problem))
+        elif path.is_dir():
+            if walk(path, path, frozenset({os.path.realpath(path)})) == 0:
+                hint = "" if recursive else " (use --recursive to search its sub-folders)"
+                failed.append((path, f"{path}: no images found in this folder{hint}"))
+        else:
+            take(path, Path(path.name))
+    return found, failed, notes
+
+
+def output_suffix(src: str | os.PathLike, suffix: str | None = None) -> str:
+    """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``."""
+    if suffix is not None:
+        suffix = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
+        if suffix not in WRITABLE_SUFFIXES:
+            raise ValueError(f"output format {suffix!r} is not one of {', '.join(WRITABLE_SUFFIXES)}")
+        return suffix
+    own = Path(src).suffix.lower()
+    return own if own in WRITABLE_SUFFIXES else ".png"
+
+
+def _name_key(path: Path) -> str:
+    # Case-folded, so that outputs cannot clash on case-insensitive file systems either.
+    return os.path.normpath(str(path)).casefold()
+
+
+def plan_outputs(
+    inputs: Iterable[str | os.PathLike],
+    outdir: str | os.PathLike,
+    *,
+    recursive: bool = False,
+    suffix: str | None = None,
+    compare: bool = False,
+) -> Plan:
+    """Decide every output path of a batch, before any work.
+
+    Naming rule: an output keeps its input's path relative to the folder it was
+    found in (a file named on its own: its name), with the output suffix
+    (:func:`output_suffix`). When two inputs would get the same output (the
+    same name in different folders, or ``a.gif`` beside ``a.png``), every one
+    of them is renamed, the same way each time: first to its path relative to
+    the folder the clashing inputs have in common (``trip1/img.jpg``,
+    ``trip2/img.jpg``), then, within one folder, to its full file name plus the
+    output suffix (``a.gif.png``, ``a.png.png``). An output that would still
+    clash, or that resolves to any input file, gets no job and is a failure.
+
+    Parameters
+    ----------
+    inputs : iterable of paths
+        Files and folders (see :func:`find_inputs`).
+    outdir : path
+        The output folder (need not exist yet; it is never searched for inputs).
+    recursive : bool
+        Also take images in sub-folders of input folders.
+    suffix : str, optional
+        Output format (``".png"``, ``".jpg"``, ...); default: the input's (see :func:`output_suffix`).
+    compare : bool
+        Also plan ``<stem>_compare.png`` beside each output.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``outdir`` exists and is not a folder.
+    ValueError
+        If ``outdir`` is one of the input folders, or ``suffix`` is not a format chromatize writes.
+    """
+    outdir = Path(outdir)
+    inputs = [Path(p) for p in inputs]
+    if outdir.exists() and not outdir.is_dir():
+        raise NotADirectoryError(f"{outdir}: output exists and is not a folder")
+    same = next((p for p in inputs if p.is_dir() and _same_file(p, outdir)), None)
+    if same is not None:  # a rerun would take the outputs for inputs
+        raise ValueError(f"{outdir}: the output folder is the input folder {same}; choose another output folder")
+    if suffix is not None:
+        output_suffix("x", suffix)  # check it once, before any work
+    found, failed, notes = find_inputs(inputs, recursive=recursive, exclude=[outdir])
+    srcs = [src for src, _ in found]
+    suffixes = [output_suffix(src, suffix) for src in srcs]
+    dsts = [outdir / rel.parent / (rel.stem + sfx) for (_, rel), sfx in zip(found, suffixes)]
+
+    def clashes() -> list[list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, d in enumerate(dsts):
+            groups.setdefault(_name_key(d), []).append(i)
+        return [g for g in groups.values() if len(g) > 1]
+
+    for group in clashes():  # same name from different folders: their path from the common folder
+        parents = [os.path.abspath(srcs[i].parent) for i in group]
+        if len(set(parents)) > 1:
+            common = os.path.commonpath(parents)
+            for i in group:
+                rel = Path(os.path.relpath(os.path.abspath(srcs[i]), common))
+                dsts[i] = outdir / rel.parent / (rel.stem + suffixes[i])
+    for group in clashes():  # same stem in one folder (a.gif, a.png): the full name
+        for i in group:
+            dsts[i] = dsts[i].with_name(srcs[i].name + suffixes[i])
+
+    input_files = {os.path.realpath(s): s for s in srcs}
+    owner: dict[str, Path] = {}  # output name -> the input that writes it
+    for src, dst in zip(srcs, dsts):
+        owner.setdefault(_name_key(dst), src)
+    plan = Plan(failed=failed, notes=notes)
+    for src, dst in zip(srcs, dsts):
+        job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if compare else None)
+        hit = next(((p, input_files[os.path.realpath(p)]) for p in job.outputs
+                    if os.path.realpath(p) in input_files), None)
+        clash = next(((p, owner[_name_key(p)]) for p in job.outputs
+                      if owner.setdefault(_name_key(p), src) != src), None)
+        if hit is not None:
+            plan.failed.append((src, f"{src}: refusing to write {hit[0]} over the input file {hit[1]}; "
+                                     "choose another output folder"))
+        elif clash is not None:
+            plan.failed.append((src, f"{src}: output {clash[0]} would clash with that of {clash[1]}; rename one"))
+        else:
+            plan.jobs.append(job)
+    return plan
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def colorize_one(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    model: "str | os.PathLike | Colorizer | None" = None,
+    *,
+    compare: str | os.PathLike | None = None,
+    render_size: int | None = None,
+    saturation: float | None = None,
+    overwrite: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    hints=None,
+    scribbles=None,
+    reference=None,
+    reference_strength: float | None = None,
+) -> FileOutcome:
+    """Colorize one file into ``dst`` (and ``compare``); never raises for a bad file.
+
+    Skip rule: when every output exists and ``overwrite`` is false, nothing is
+    read or written (``skipped``); when some exist, only the missing ones are
+    written. Outputs are written atomically (temp file, then rename), and never
+    over ``src`` itself. Safe to call from many processes on different jobs of
+    one :class:`Plan` (a distributed runner).
+
+    Parameters
+    ----------
+    src, dst : path
+        Input file and output file (the format follows ``dst``'s suffix).
+    model : name, path, Colorizer or None
+        Pass a loaded model when colorizing many files: a name or path is loaded on every call.
+    compare : path, optional
+        Also write ``original | gray | colorized`` there.
+    render_size, saturation : optional
+        As for :func:`chromatize.colorize`.
+    overwrite : bool
+        Replace outputs that exist.
+    max_pixels : int
+        Refuse larger images (decompression bombs).
+    hints, scribbles, reference, reference_strength : optional
+        As for :func:`chromatize.colorize`; a hint outside this photo or
+        scribbles of another size fail this file only.
+
+    Returns
+    -------
+    FileOutcome
+        With ``error`` a line naming the file when it could not be read, colorized or written.
+    """
+    src, dst = Path(src), Path(dst)
+    outputs = [dst] + ([Path(compare)] if compare is not None else [])
+    outcome = FileOutcome(src)
+    if any(_same_file(p, src) for p in outputs):
+        outcome.error = f"{src}: refusing to write over the input file"
+        return outcome
+    todo = outputs if overwrite else [p for p in outputs if not p.exists()]
+    if not todo:
+        outcome.skipped = True
+        return outcome
+    try:
+        photo = read_image(src, max_pixels=max_pixels)
+        out = colorize_photo(photo, load_model(model), render_size, saturation, hints=hints, scribbles=scribbles,
+                             reference=reference, reference_strength=reference_strength)
+        if photo.frames > 1:
+            outcome.notes.append(f"{src}: has {photo.frames} frames or pages; colorized the first only")
+        for path in todo:
+            try:
+                if path == dst:
+                    if out.alpha is not None and dst.suffix.lower() in NO_ALPHA_SUFFIXES:
+                        outcome.notes.append(f"{src}: {dst.suffix} cannot store transparency; "
+                                             f"dropped it in {dst} (use --format png to keep it)")
+                    write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
+                else:
+                    strip = np.concatenate([photo.rgb, gray_to_rgb(photo.rgb), out.rgb], axis=1)
+                    write_image(path, strip, overwrite=overwrite)
+            except OutputExistsError:
+                raise
+            except OSError as exc:  # name the output, not the temp file the error may mention
+                outcome.error = f"{src}: cannot write {path} ({exc.strerror or one_line(exc)})"
+                return outcome
+            outcome.written.append(path)
+    except ImageReadError as exc:
+        outcome.error = one_line(exc)
+    except OutputExistsError:  # another process wrote it meanwhile
+        outcome.skipped = not outcome.written
+    except MemoryError:
+        outcome.error = f"{src}: not enough memory to colorize it (try a smaller --render-size)"
+    except (OSError, ValueError, cv2.error) as exc:
+        outcome.error = f"{src}: {one_line(exc)}"
+    return outcome
 
 
 def colorize_files(
@@ -51,14 +477,22 @@ def colorize_files(
     overwrite: bool = False,
     compare: bool = False,
     suffix: str | None = None,
+    recursive: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    progress: Callable[[Path], None] | None = None,
+    progress: Callable[[int, int, Path], None] | None = None,
+    hints=None,
+    scribbles=None,
+    reference=None,
+    reference_strength: float | None = None,
 ) -> BatchResult:
-    """Colorize files and folders into ``outdir``.
+    """Colorize files and folders into ``outdir``; a rerun finishes what is missing.
 
-    Each output keeps its input's file stem (and suffix, unless ``suffix`` is
-    given). A file that cannot be read or written is recorded in
-    ``BatchResult.failed`` and the batch goes on.
+    Outputs are named by :func:`plan_outputs` (input folders' layout kept, clashes
+    renamed, never over an input). Files whose outputs all exist are skipped
+    unless ``overwrite`` (so a rerun after a crash or kill does only the rest);
+    temp files that killed runs left in the output folders are removed first.
+    A file that cannot be read or written is recorded in ``BatchResult.failed``
+    and the batch goes on.
 
     Parameters
     ----------
@@ -70,38 +504,53 @@ def colorize_files(
         None for the default model.
     render_size, saturation : optional
         As for :func:`chromatize.colorize`.
+    overwrite : bool
+        Replace existing outputs (never an input file).
     compare : bool
         Also write ``<stem>_compare.png``: original | gray | colorized side by side.
+    suffix : str, optional
+        Output format (``".png"``, ``".jpg"``); default: the input's.
+    recursive : bool
+        Also colorize images in sub-folders of input folders.
+    max_pixels : int
+        Refuse larger images (decompression bombs).
     progress : callable, optional
-        Called with each input path once it is done.
+        Called as ``progress(done, total, path)`` after each input file.
+    hints, scribbles, reference, reference_strength : optional
+        As for :func:`chromatize.colorize`, the same for every file: checked
+        once before any work (:func:`chromatize.infer.check_guidance`); a hint
+        outside a photo or scribbles of another size fail that file only.
+
+    Returns
+    -------
+    BatchResult
 
     Raises
     ------
     chromatize.models.ModelFormatError
         If the model cannot be loaded (nothing is written then).
+    NotADirectoryError
+        If ``outdir`` is a file.
+    PermissionError
+        If ``outdir`` is a folder this process cannot write in.
+    ValueError, TypeError
+        If a setting is out of range, or hints or scribbles are given to a model without hint support.
+    chromatize.hints.HintError, chromatize.io.ImageReadError
+        If the hints file, the scribbles or the reference cannot be read (one line naming the file and entry).
     """
     check_settings(render_size, saturation)
+    plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
     model = load_model(model)
-    outdir = Path(outdir)
-    result = BatchResult()
-    for src in list_images(inputs):
-        try:
-            photo = read_image(src, max_pixels=max_pixels)
-            dst = _output_path(src, outdir, suffix, photo.alpha is not None)
-            if dst.exists() and not overwrite:
-                raise OutputExistsError(f"{dst}: exists (use --overwrite to replace it)")
-            out = colorize_photo(photo, model, render_size, saturation)
-            write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
-            result.written.append(dst)
-            if compare:
-                strip = np.concatenate([photo.rgb, gray_to_rgb(photo.rgb), out.rgb], axis=1)
-                cmp_path = outdir / f"{src.stem}_compare.png"
-                write_image(cmp_path, strip, overwrite=overwrite)
-                result.written.append(cmp_path)
-        except (ImageReadError, OutputExistsError) as exc:
-            result.failed.append((src, str(exc)))
-        except (OSError, ValueError) as exc:
-            result.failed.append((src, f"{src}: {one_line(exc)}"))
+    guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
+    out = Path(outdir)
+    if plan.jobs and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise PermissionError(f"{out}: the output folder is not writable")
+    result = BatchResult(failed=list(plan.failed), notes=list(plan.notes))
+    for folder in plan.out_folders:
+        result.removed_temp += clean_temp_files(folder)
+    for done, job in enumerate(plan.jobs, 1):
+        result.add(colorize_one(job.src, job.dst, model, compare=job.compare, render_size=render_size,
+                                saturation=saturation, overwrite=overwrite, max_pixels=max_pixels, **guidance))
         if progress is not None:
-            progress(src)
+            progress(done, len(plan.jobs), job.src)
     return result

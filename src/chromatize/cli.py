@@ -75,7 +75,8 @@ def main():
 
 model_option = click.option(
     "--model", "-m", default=None, metavar="NAME|PATH",
-    help="Bundled model name (cnn, mlp, gray) or a model folder. Default: the bundled CNN.",
+    help="Bundled model name (cnn, mlp), gray, levin (hints spread along lightness; gray without them) "
+         "or a model folder. Default: the bundled CNN.",
 )
 
 
@@ -83,7 +84,8 @@ model_option = click.option(
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @model_option
 @click.option("-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--render-size", type=click.IntRange(8, 4096), default=None, help="Working size of the model (CNN: longer side, default 256).")
+@click.option("--render-size", type=click.IntRange(8, 4096), default=None,
+              help="Working size of the model (CNN: longer side, default 256; choosing it: docs/FINETUNING.md).")
 @click.option("--overwrite", is_flag=True,
               help="Redo files whose outputs exist and replace them (never an input file). "
                    "Default: skip them, so rerunning a stopped batch finishes only what is missing.")
@@ -94,7 +96,19 @@ model_option = click.option(
               help="Output format (same: the input's, or png for formats chromatize does not write, e.g. GIF).")
 @click.option("--saturation", type=click.FloatRange(0, 10), default=None,
               help="Colour gain relative to the model as shipped: 1 = as shipped (default), <1 paler, >1 more vivid.")
-def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation):
+@click.option("--hints", "hints", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON point hints, in the photo's pixels: a list of {\"x\", \"y\", \"color\": \"#rrggbb\" "
+                   "or \"ab\": [a, b], \"size\"} or {\"hints\": [...]}. Applied to every input; a photo "
+                   "they fall outside of fails (see docs/GUIDED.md). Needs --model cnn or levin.")
+@click.option("--scribbles", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An RGBA PNG of the photo's size whose opaque pixels are colour strokes. Applied to every "
+                   "input; a photo of another size fails. Needs --model cnn or levin.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A colour photo whose colours guide the result (any model).")
+@click.option("--reference-strength", type=click.FloatRange(0, 1), default=None,
+              help="How far to move towards the reference's colours: 0..1 (default 0.25).")
+def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation,
+             hints, scribbles, reference, reference_strength):
     """Colorize photos (files or folders) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
@@ -111,6 +125,8 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         chromatize colorize scan1.jpg scans/ -o colorized/
         chromatize colorize albums/ -o colorized/ --recursive     # rerun it to resume
         chromatize colorize --samples -o demo_out --compare
+        chromatize colorize scan.jpg -o out/ --hints scan_hints.json --model levin
+        chromatize colorize scan.jpg -o out/ --scribbles strokes.png --reference beach.jpg
     """
     from .batch import colorize_files, sample_images
 
@@ -123,6 +139,7 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
             inputs, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite,
             compare=compare, suffix=None if fmt == "same" else "." + fmt, recursive=recursive,
             progress=lambda done, total, _path: bars("colorizing", done, total),
+            hints=hints, scribbles=scribbles, reference=reference, reference_strength=reference_strength,
         )
     finally:
         bars.close()
@@ -148,28 +165,46 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write an HTML report (index.html + thumbs/) into this folder.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite):
+@click.option("--hints", "hint_counts", default=None, metavar="N,N,...",
+              help="Hint sweep (Zhang et al. 2017): score each model with N simulated user points per photo "
+                   "(5x5 squares of the true mean colour, drawn around the centre), e.g. 0,1,2,5,10,20,50,100. "
+                   "Models must accept hints (cnn, levin); the report then holds the tables and a plot.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sweep's points (--hints).")
+def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite, hint_counts, seed):
     """Score models and the gray and mean-a*b* baselines on datasets (folders or files).
 
     Each image is reduced to --size on its longer side, colorized from its own
     L and compared with itself (see docs/EVALUATION.md). Files that cannot be
-    read are listed at the end and make the exit status 1.
+    read are listed at the end and make the exit status 1. With --hints, each
+    model is scored instead at every number of points (docs/GUIDED.md).
 
     \b
     Example:
         chromatize evaluate ../shared/datasets/kodak24 --model mlp --model cnn
         chromatize evaluate photos/ -m my_model --json scores.json --csv scores.csv --report eval_report
+        chromatize evaluate ../shared/datasets/kodak24 -m cnn -m levin --hints 0,1,2,5,10,20,50,100 --report sweep
     """
-    from .evaluate import format_table, run_evaluation
+    from .evaluate import format_sweep, format_table, parse_counts, run_evaluation, run_sweep
 
+    counts = None
+    if hint_counts is not None:
+        try:
+            counts = parse_counts(hint_counts)
+        except ValueError as exc:
+            raise click.BadParameter(one_line(exc), param_hint="--hints") from None
     bars = StageBars()
     try:
-        result = run_evaluation(data, list(models), size or None, json_path=json_path, csv_path=csv_path,
-                                report_dir=report_dir, overwrite=overwrite,
-                                progress=lambda done, total, _path: bars("evaluating", done, total))
+        if counts is None:
+            result = run_evaluation(data, list(models), size or None, json_path=json_path, csv_path=csv_path,
+                                    report_dir=report_dir, overwrite=overwrite,
+                                    progress=lambda done, total, _path: bars("evaluating", done, total))
+        else:
+            result = run_sweep(data, list(models), counts, size or None, json_path=json_path, csv_path=csv_path,
+                               report_dir=report_dir, overwrite=overwrite, seed=seed,
+                               progress=lambda done, total, _path: bars("sweeping", done, total))
     finally:
         bars.close()
-    click.echo(format_table(result))
+    click.echo(format_table(result) if counts is None else format_sweep(result))
     for written in (json_path, csv_path, report_dir and report_dir / "index.html"):
         if written:
             click.echo(f"wrote {written}")
@@ -225,18 +260,32 @@ def train():
 def train_cnn_cmd(data, out, resume, overwrite, **opts):
     """Train the CNN colorizer on photos (files or folders, searched recursively).
 
+    The model lands in OUT/best (the best on the held-out photos, its decoding
+    tuned); use the run folder as a model: chromatize colorize -m OUT, or
+    chromatize.load_model(OUT). Fine-tuning on your own photos: docs/FINETUNING.md.
+
+    Started by torchrun, each process trains on its share of every batch with
+    DistributedDataParallel (gloo on CPU, nccl on GPU; --batch-size is the
+    global batch, a multiple of the process count); rank 0 logs, validates and
+    checkpoints. DATA and --out must be folders every process can see.
+
     \b
     Example:
         chromatize train cnn photos/ --out runs/cnn --time-budget-min 60
         chromatize train cnn photos/ --out runs/eff --arch effnet --loss classify --reg-loss l1
         chromatize train cnn --resume --out runs/cnn photos/
         chromatize train cnn my_photos/ --init default --epochs 5 --out runs/mine
+        chromatize colorize old_photos/ -m runs/mine -o colorized/
+        torchrun --nproc_per_node 4 -m chromatize train cnn photos/ --out runs/ddp --threads 1
     """
     from tqdm import tqdm
 
     from .train.cnn import TrainConfig, train_cnn
+    from .train.distributed import dist_env, train_cnn_distributed
 
-    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
+    env = dist_env()  # None unless started by torchrun
+    lead = env is None or env.lead
+    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True, disable=not lead)
 
     def progress(info):
         if "val" in info:
@@ -247,9 +296,11 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
             bar.n = info["step"]
             bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=True)
 
-    result = train_cnn(data, out, TrainConfig(**opts), resume=resume, overwrite=overwrite, progress=progress)
+    train_fn = train_cnn if env is None else train_cnn_distributed
+    result = train_fn(data, out, TrainConfig(**opts), resume=resume, overwrite=overwrite, progress=progress)
     bar.close()
-    click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
+    if lead:
+        click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
 
 
 class StageBars:

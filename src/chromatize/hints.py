@@ -28,11 +28,12 @@ import cv2
 import numpy as np
 
 from .color import rgb_to_lab
+from .io import read_image
 from .text import one_line
 
 __all__ = [
     "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
-    "scribble_guide", "resize_guide", "merge_guides",
+    "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles", "load_guide",
 ]
 
 #: Largest hint square side accepted, in pixels.
@@ -234,3 +235,87 @@ def resize_guide(guide: Guide, shape: tuple[int, int]) -> Guide:
     hit = m > 1e-6
     ab = np.where(hit[..., None], s / np.maximum(m, 1e-6)[..., None], 0.0).astype(np.float32)
     return Guide(ab, hit.astype(np.float32))
+
+
+def as_hints(hints, shape: tuple[int, int] | None = None) -> list[Hint]:
+    """Hints in any accepted form, checked: a path to a JSON file, JSON-like data, or Hint objects.
+
+    Parameters
+    ----------
+    hints : path, list of dict, dict ``{"hints": [...]}``, or list of Hint
+    shape : (H, W), optional
+        The photo's size: hints outside it are refused. None checks the format only.
+
+    Raises
+    ------
+    HintError
+        One line naming the file (or ``hints``) and the entry.
+    """
+    if isinstance(hints, (str, os.PathLike)):
+        return read_hints(hints, shape)
+    if isinstance(hints, (list, tuple)) and hints and all(isinstance(h, Hint) for h in hints):
+        hints = [{"x": h.x, "y": h.y, "ab": list(h.ab), "size": h.size} for h in hints]
+    return parse_hints(list(hints) if isinstance(hints, tuple) else hints, "hints", shape)
+
+
+def read_scribbles(path: str | os.PathLike) -> np.ndarray:
+    """A scribble image file as RGBA uint8 (H, W, 4).
+
+    Raises
+    ------
+    HintError
+        If the image has no transparency (every pixel would be a stroke).
+    chromatize.io.ImageReadError
+        If the file cannot be read.
+    """
+    photo = read_image(path)
+    if photo.alpha is None:
+        raise HintError(f"{path}: scribbles need transparency (an RGBA PNG whose opaque pixels are strokes)")
+    return np.dstack([photo.rgb, photo.alpha])
+
+
+def load_guide(shape: tuple[int, int], hints=None, scribbles=None) -> Guide | None:
+    """The full-resolution Guide of a photo from its point hints and scribbles, or None without either.
+
+    Parameters
+    ----------
+    shape : (H, W)
+        The photo's size: hints outside it and scribbles of another size are refused.
+    hints : list of dict, list of Hint, dict ``{"hints": [...]}``, path, or None
+        Point hints in the photo's pixels (module docstring); a path names a
+        JSON hints file.
+    scribbles : ndarray of uint8, shape (H, W, 4), path, or None
+        Strokes: an RGBA image (or an image file with transparency) of the
+        photo's size whose opaque pixels give colours.
+
+    Returns
+    -------
+    Guide or None
+        Hints are painted over scribbles where both give a colour.
+
+    Raises
+    ------
+    HintError
+        One line naming the file (or ``hints`` / ``scribbles``) and the entry.
+    chromatize.io.ImageReadError
+        If a scribble file cannot be read.
+
+    Examples
+    --------
+    >>> g = load_guide((4, 6), [{"x": 1, "y": 2, "ab": [10, 20]}])
+    >>> g.shape, int(g.mask.sum())
+    ((4, 6), 1)
+    """
+    shape = (int(shape[0]), int(shape[1]))
+    hint_guide = scribble = None
+    if hints is not None:
+        parsed = as_hints(hints, shape)
+        hint_guide = rasterize(parsed, shape) if parsed else None
+    if scribbles is not None:
+        where = "scribbles"
+        if isinstance(scribbles, (str, os.PathLike)):
+            where, scribbles = str(scribbles), read_scribbles(scribbles)
+        scribble = scribble_guide(scribbles, shape, where)
+        if scribble.empty:
+            scribble = None
+    return merge_guides(scribble, hint_guide)

@@ -4,21 +4,33 @@ The model sees the photo's L at its working size; the predicted a*b* is
 upsampled to the photo's size and merged with the photo's own full-resolution
 L (the pre/post-processing pair of Zhang et al.). A colour input is colorized
 from its own L; alpha is carried through unchanged.
+
+Guidance (``docs/GUIDED.md``): point hints and scribbles become a Guide at
+the photo's size (``chromatize.hints.load_guide``), brought to the working
+size and given to the model, which must accept hints. A reference photo's
+colours move the prediction towards them (``chromatize.transfer``), with any
+model. When the prediction is changed after the model (saturation,
+reference), the hinted colours are put back and their change spread by
+Levin's propagation, so hints always win.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 
 import cv2
 import numpy as np
 
 from .color import lab_to_rgb, merge_lab, rgb_to_lab
+from .hints import Guide, as_hints, load_guide, read_scribbles, resize_guide
 from .io import Photo, as_photo
 from .models import Colorizer, load_model
-from .models.base import MAX_RENDER_SIZE
+from .models.base import MAX_RENDER_SIZE, refuse_guide
+from .transfer import STRENGTH, ColorStats, check_strength, match_reference, reference_stats
 
-__all__ = ["colorize", "colorize_photo", "predict_ab", "merge_full", "lightness", "check_settings", "STRIP_ROWS"]
+__all__ = ["colorize", "colorize_photo", "predict_ab", "merge_full", "lightness", "check_settings", "check_guidance", "keep_hints",
+           "STRIP_ROWS"]
 
 #: Rows converted at a time when merging at full resolution, so that a 24 MP
 #: photo needs a few hundred MB of float buffers at most, not several GB.
@@ -57,20 +69,53 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
 
 
 def predict_ab(model: Colorizer, L: np.ndarray, render_size: int | None = None,
-               saturation: float | None = None) -> np.ndarray:
+               saturation: float | None = None, *, guide: Guide | None = None,
+               reference: ColorStats | None = None, reference_strength: float = STRENGTH) -> np.ndarray:
     """a*b* at the model's working size for a full-resolution L (H, W).
 
-    ``saturation`` multiplies the model's prediction (1 or None = as the model is shipped).
+    Parameters
+    ----------
+    model : Colorizer
+    L : ndarray of float32, shape (H, W)
+        Lightness in 0..100 at the photo's size.
+    render_size, saturation : optional
+        See :func:`colorize`; ``saturation`` multiplies the prediction.
+    guide : chromatize.hints.Guide, optional
+        Hints and scribbles at the photo's size (the model must accept hints).
+    reference : chromatize.transfer.ColorStats, optional
+        A reference photo's colours, and the share of the way to move towards them.
+
+    Returns
+    -------
+    ab : ndarray of float32, shape (h, w, 2) at ``model.work_shape``
     """
     h, w = L.shape
     wh, ww = model.work_shape(h, w, render_size)
     small = L if (wh, ww) == (h, w) else cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA)
-    ab = model.predict_ab(np.ascontiguousarray(small, dtype=np.float32))
+    small = np.ascontiguousarray(small, dtype=np.float32)
+    g = None if guide is None or guide.empty else resize_guide(guide, (wh, ww))
+    ab = model.predict_ab(small) if g is None else model.predict_ab(small, g)
     if ab.shape != (wh, ww, 2):
         raise RuntimeError(f"{model.name}: predicted a*b* of shape {ab.shape}, expected {(wh, ww, 2)}")
+    changed = False
     if saturation is not None and saturation != 1:
-        ab = ab * np.float32(saturation)
+        ab, changed = ab * np.float32(saturation), True
+    if reference is not None:
+        ab, changed = match_reference(small, ab, reference, reference_strength), True
+    if g is not None and changed:
+        ab = keep_hints(small, ab, g)
     return ab
+
+
+def keep_hints(L: np.ndarray, ab: np.ndarray, guide: Guide) -> np.ndarray:
+    """``ab`` with the guide's colours put back, their change spread along L by Levin's propagation.
+
+    All arrays at one size: L (h, w) in 0..100, ab (h, w, 2), guide (h, w).
+    """
+    from .models.levin import propagate  # scipy only when hints meet a changed prediction
+
+    residual = ((guide.ab - ab) * guide.mask[..., None]).astype(np.float32)
+    return (ab + propagate(L, Guide(residual, guide.mask))).astype(np.float32)
 
 
 def merge_full(L: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
@@ -98,12 +143,60 @@ def merge_full(L: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_guidance(model: Colorizer, hints=None, scribbles=None, reference=None,
+                   reference_strength: float | None = None) -> dict:
+    """Check, once, the guidance that does not depend on the photo; for a batch that applies it to many.
+
+    A hints file is read and parsed, a scribble file read and checked for
+    transparency, the reference read and its colours summarised; the model
+    must accept hints if hints or scribbles are given. Whether hints fall
+    inside a photo and scribbles match its size is checked per photo.
+
+    Returns
+    -------
+    dict
+        The keywords ``hints``, ``scribbles``, ``reference`` (as
+        :class:`chromatize.transfer.ColorStats`) and ``reference_strength``
+        for :func:`colorize_photo`.
+
+    Raises
+    ------
+    chromatize.hints.HintError, chromatize.io.ImageReadError
+        One line naming the file and the entry.
+    ValueError
+        If the model takes no hints.
+    """
+    if hints is not None:
+        as_hints(hints)  # the format; the bounds per photo
+    if isinstance(scribbles, (str, os.PathLike)):
+        read_scribbles(scribbles)  # readable, with transparency; the size per photo
+    if not model.accepts_hints and (hints is not None or scribbles is not None):
+        refuse_guide(model, hints if hints is not None else scribbles)
+    if reference_strength is not None:
+        check_strength(reference_strength)
+    if reference is not None and not isinstance(reference, ColorStats):
+        reference = reference_stats(as_photo(reference).rgb)
+    return {"hints": hints, "scribbles": scribbles, "reference": reference, "reference_strength": reference_strength}
+
+
 def colorize_photo(photo: Photo, model: Colorizer, render_size: int | None = None,
-                   saturation: float | None = None) -> Photo:
-    """Colorize a decoded Photo; alpha is kept. See :func:`colorize` for the knobs."""
+                   saturation: float | None = None, *, hints=None, scribbles=None, reference=None,
+                   reference_strength: float | None = None) -> Photo:
+    """Colorize a decoded Photo; alpha is kept. See :func:`colorize` for the knobs.
+
+    Hints, scribbles and the reference are checked (and read, when paths)
+    before any colorizing.
+    """
     check_settings(render_size, saturation)
+    strength = STRENGTH if reference_strength is None else check_strength(reference_strength)
+    guide = load_guide(photo.rgb.shape[:2], hints, scribbles)
+    if not model.accepts_hints:
+        refuse_guide(model, guide)
+    stats = reference
+    if reference is not None and not isinstance(reference, ColorStats):
+        stats = reference_stats(as_photo(reference).rgb)
     L = lightness(photo.rgb)
-    ab = predict_ab(model, L, render_size, saturation)
+    ab = predict_ab(model, L, render_size, saturation, guide=guide, reference=stats, reference_strength=strength)
     return Photo(merge_full(L, ab), photo.alpha)
 
 
@@ -111,10 +204,14 @@ def colorize(
     image: "str | os.PathLike | np.ndarray | Photo",
     model: "str | os.PathLike | Colorizer | None" = None,
     *,
+    hints=None,
+    scribbles=None,
+    reference=None,
+    reference_strength: float | None = None,
     render_size: int | None = None,
     saturation: float | None = None,
 ) -> np.ndarray:
-    """Colorize a photo.
+    """Colorize a photo, optionally guided by point hints, scribbles or a reference photo.
 
     Parameters
     ----------
@@ -123,8 +220,24 @@ def colorize(
         uint8, uint16 or float in 0..1. A colour photo is colorized from its
         own L (its colours are ignored).
     model : str, path, Colorizer or None
-        A bundled name (``"cnn"``, ``"mlp"``, ``"gray"``), a model folder, a
-        loaded model, or None for the default model.
+        A bundled name (``"cnn"``, ``"mlp"``), a baseline (``"gray"``), the
+        model-free ``"levin"`` (hints spread along lightness, gray without
+        them), a model folder, a loaded model, or None for the default model.
+    hints : list of dict, list of Hint, dict ``{"hints": [...]}``, path, optional
+        Point hints, coordinates in the input photo's pixels:
+        ``{"x": col, "y": row, "color": "#rrggbb"}`` or ``"ab": [a, b]``, with
+        an optional ``"size"`` (side of the square in pixels); a path names a
+        JSON file of them (``chromatize.hints``). Needs a model that accepts
+        hints (the CNN, ``"levin"``).
+    scribbles : ndarray of uint8 (H, W, 4), or path, optional
+        Strokes: an RGBA image of the photo's size (or a PNG file with
+        transparency) whose opaque pixels give colours. Same models as hints.
+    reference : path, ndarray or Photo, optional
+        A colour photo whose colours guide the result (any model): the
+        prediction's a*b* is moved towards the reference's mean a*b* per band
+        of lightness (``chromatize.transfer``).
+    reference_strength : float, optional
+        0..1, how far to move towards the reference (default 0.25; 1 = its band means).
     render_size : int, optional
         Working size of the model (see ``Colorizer.work_shape``), 8..4096 px.
     saturation : float, optional
@@ -138,11 +251,14 @@ def colorize(
     Raises
     ------
     chromatize.io.ImageReadError
-        If a path cannot be read.
+        If a path (the photo, scribbles, the reference) cannot be read.
+    chromatize.hints.HintError
+        If a hint or the scribbles are malformed (one line naming the file and the entry).
     chromatize.models.ModelFormatError
         If the model cannot be loaded.
     ValueError, TypeError
-        If the array, ``render_size`` or ``saturation`` is not acceptable (the message says what was received).
+        If the array, ``render_size`` or ``saturation`` is not acceptable (the message says what was
+        received), or hints or scribbles are given to a model without hint support.
 
     Examples
     --------
@@ -153,7 +269,10 @@ def colorize(
     """
     check_settings(render_size, saturation)
     photo = as_photo(image)
-    out = colorize_photo(photo, load_model(model), render_size, saturation)
+    if photo.frames > 1:
+        warnings.warn(f"{image}: has {photo.frames} frames or pages; colorized the first only", stacklevel=2)
+    out = colorize_photo(photo, load_model(model), render_size, saturation, hints=hints, scribbles=scribbles,
+                         reference=reference, reference_strength=reference_strength)
     if out.alpha is None:
         return out.rgb
     return np.concatenate([out.rgb, out.alpha[..., None]], axis=2)

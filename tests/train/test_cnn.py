@@ -63,6 +63,16 @@ def test_interrupt_checkpoint_and_resume_continue_the_step_count(trained):
         assert (out / name).is_file(), name
 
 
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(trained, photo_dir, tmp_path):
+    """Same batches, same class-rebalancing weights (saved in the run state), same optimiser state: bit for bit."""
+    out, _, _ = trained
+    train_cnn([photo_dir], tmp_path / "u", TrainConfig(steps=4, checkpoint_every=100, **TINY))
+    resumed, _ = load_torch(out)
+    straight, _ = load_torch(tmp_path / "u")
+    for name, w in straight.state_dict().items():
+        assert torch.equal(w, resumed.state_dict()[name]), name
+
+
 def test_new_run_refuses_to_overwrite(trained, photo_dir):
     out, _, _ = trained
     with pytest.raises(FileExistsError):
@@ -165,3 +175,20 @@ def test_hint_training_gives_a_model_that_takes_hints(photo_dir, tmp_path):
     auto = colorize(rgb, model)
     hinted = colorize(rgb, model, hints=[{"x": 40, "y": 30, "color": "#20a040", "size": 9}])
     assert hinted.shape == auto.shape == (64, 96, 3)
+
+
+def test_a_run_folder_is_a_model(trained, tmp_path):
+    """``-m runs/NAME`` and ``load_model("runs/NAME")`` use its best/ model, named after the run."""
+    from click.testing import CliRunner
+
+    from chromatize.cli import main
+
+    out, _, _ = trained
+    model = load_model(out)
+    assert isinstance(model, CNNColorizer) and model.name == out.name
+    assert model.decoding == load_model(out / "best").decoding
+    src = tmp_path / "in.png"
+    Image.fromarray(make_photo(np.random.default_rng(3), 30, 40)).save(src)
+    res = CliRunner().invoke(main, ["colorize", str(src), "-m", str(out), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "in.png").is_file()

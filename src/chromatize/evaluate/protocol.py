@@ -55,6 +55,7 @@ from ..text import markdown_table, one_line
 __all__ = [
     "DEFAULT_SIZE",
     "TABLE_COLUMNS",
+    "dataset_files",
     "EvalResult",
     "resize_longer",
     "lineup",
@@ -319,6 +320,30 @@ def _dataset_names(paths: list[Path]) -> list[str]:
     return [str(p) if names.count(n) > 1 else n for p, n in zip(paths, names)]
 
 
+def dataset_files(datasets: Sequence[str | os.PathLike]) -> tuple[list[Path], list[str], list[list[Path]]]:
+    """The datasets' paths, their names in tables, and each one's image files (sorted).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a dataset path does not exist.
+    ValueError
+        If none is given, or a folder holds no image files.
+    """
+    paths = [Path(d) for d in datasets]
+    if not paths:
+        raise ValueError("give at least one dataset folder or image file")
+    files: list[list[Path]] = []
+    for p in paths:
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such dataset folder or file")
+        found = list_images([p])
+        if not found:
+            raise ValueError(f"{p}: no image files in this folder")
+        files.append(found)
+    return paths, _dataset_names(paths), files
+
+
 def evaluate(
     datasets: Sequence[str | os.PathLike],
     models: Iterable["str | os.PathLike | Colorizer"] | None = None,
@@ -359,19 +384,9 @@ def evaluate(
     chromatize.models.ModelFormatError
         If a model cannot be loaded (before any image is read).
     """
-    paths = [Path(d) for d in datasets]
-    if not paths:
-        raise ValueError("give at least one dataset folder or image file")
-    files: list[list[Path]] = []
-    for p in paths:
-        if not p.exists():
-            raise FileNotFoundError(f"{p}: no such dataset folder or file")
-        found = list_images([p])
-        if not found:
-            raise ValueError(f"{p}: no image files in this folder")
-        files.append(found)
+    paths, ds_names, files = dataset_files(datasets)
     colorizers, names, baselines = lineup(models)
-    result = EvalResult(size=size, datasets=_dataset_names(paths), models=names, baselines=baselines,
+    result = EvalResult(size=size, datasets=ds_names, models=names, baselines=baselines,
                         mean_ab={n: [float(v) for v in m.mean_ab] for m, n in zip(colorizers, names)})
     total, done = sum(len(f) for f in files), 0
     for root, ds, found in zip(paths, result.datasets, files):

@@ -5,7 +5,7 @@ errors and writes images atomically; ``atomic`` holds the temp-file-then-rename
 helper that every file chromatize writes goes through.
 """
 
-from .atomic import OutputExistsError, atomic_output, atomic_write_text
+from .atomic import OutputExistsError, atomic_output, atomic_write_text, clean_temp_files, is_temp_file, temp_prefix
 from .images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -24,5 +24,5 @@ from .images import (
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
     "read_image", "decode_image", "encode_png", "png_data_uri", "thumbnail", "write_image", "list_images",
-    "as_photo", "atomic_output", "atomic_write_text",
+    "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
 ]

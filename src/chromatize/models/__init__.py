@@ -13,13 +13,16 @@ from pathlib import Path
 
 from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, read_config
 
-__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "DEFAULT_MODEL"]
+__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "DEFAULT_MODEL",
+           "MODEL_FREE"]
 
 #: family name in config.json -> module in this package.
 FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn"}
 
 #: The model used when none is named.
 DEFAULT_MODEL = "cnn"
+#: Names that load without a model folder: the gray baseline and Levin's propagation of hints.
+MODEL_FREE = ["gray", "levin"]
 
 
 def _weights_root() -> Path:
@@ -53,7 +56,8 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     ----------
     name_or_path : str, path, Colorizer or None
         ``None`` or ``"default"`` for the default bundled model; a bundled name
-        (``"cnn"``, ``"mlp"``); the baselines ``"gray"``; a model folder
+        (``"cnn"``, ``"mlp"``); the baseline ``"gray"``; the model-free
+        ``"levin"`` (hints spread by Levin et al.'s propagation); a model folder
         (or its ``config.json``); or a training run's folder (its ``best/``
         model, named after the run). A ``Colorizer`` is returned as is.
 
@@ -74,13 +78,17 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     text = str(name_or_path)
     if text == "gray":
         return GrayBaseline()
+    if text == "levin":
+        from .levin import LevinColorizer  # imports scipy: only when asked for
+
+        return LevinColorizer()
     folder = Path(text)
     if folder.name == "config.json":
         folder = folder.parent
     if not folder.exists():
         bundled = _weights_root() / text
         if os.sep in text or "/" in text or not (bundled / "config.json").is_file():
-            known = ", ".join(bundled_models() + ["gray"])
+            known = ", ".join(bundled_models() + MODEL_FREE)
             raise ModelFormatError(f"{text}: no such model file or folder, and not a bundled model ({known})")
         folder = bundled
     name = folder.name

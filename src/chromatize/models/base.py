@@ -84,8 +84,8 @@ class Colorizer:
 def refuse_guide(model: Colorizer, guide) -> None:
     """Raise ``ValueError`` if a model without hint support is given a guide."""
     if guide is not None:
-        raise ValueError(f"model {model.name!r} takes no hints, scribbles or reference "
-                         "(use the CNN or model 'levin')")
+        raise ValueError(f"model {model.name!r} takes no hints or scribbles "
+                         "(use the CNN or model 'levin'; a reference photo works with any model)")
 
 
 @dataclass

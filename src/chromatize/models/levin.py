@@ -42,7 +42,7 @@ import scipy.sparse.linalg as spla
 from ..hints import Guide, resize_guide
 from .base import MAX_RENDER_SIZE, Colorizer
 
-__all__ = ["OFFSETS", "DIRECT_MAX_PIXELS", "SWEEPS", "levin_weights", "propagate", "LevinColorizer"]
+__all__ = ["OFFSETS", "DIRECT_MAX_PIXELS", "SWEEPS", "levin_weights", "levin_system", "propagate", "LevinColorizer"]
 
 #: The 8 neighbours (dy, dx) of the 3x3 window, in the order of ``levin_weights``' first axis.
 OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
@@ -53,14 +53,14 @@ SWEEPS = 10
 
 
 def _neighbours(a: np.ndarray):
-    """Yield ``a[y + dy, x + dx]`` over all (y, x) for each of ``OFFSETS``, edge values repeated outside.
+    """Yield ``a[..., y + dy, x + dx]`` over all (y, x) for each of ``OFFSETS``, edge values repeated outside.
 
-    ``a`` is (h, w, ...); it is padded once and sliced, never copied again.
+    ``a`` is (..., h, w); it is padded once and sliced, never copied again.
     """
-    h, w = a.shape[:2]
-    padded = np.pad(a, ((1, 1), (1, 1)) + ((0, 0),) * (a.ndim - 2), mode="edge")
+    h, w = a.shape[-2:]
+    padded = np.pad(a, ((0, 0),) * (a.ndim - 2) + ((1, 1), (1, 1)), mode="edge")
     for dy, dx in OFFSETS:
-        yield padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        yield padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
 
 
 def levin_weights(L: np.ndarray) -> np.ndarray:
@@ -79,38 +79,73 @@ def levin_weights(L: np.ndarray) -> np.ndarray:
     """
     Y = np.asarray(L, np.float32) / np.float32(100.0)
     h, w = Y.shape
-    inside = np.pad(np.ones((h, w), bool), 1)  # False all round
-    valid = np.stack([inside[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in OFFSETS])  # (8, h, w)
-    nb = np.stack(list(_neighbours(Y)))  # (8, h, w)
-    count = valid.sum(axis=0) + 1
-    mean = (np.where(valid, nb, 0).sum(axis=0) + Y) / count
-    var = (np.where(valid, (nb - mean) ** 2, 0).sum(axis=0) + (Y - mean) ** 2) / count
-    d2 = (nb - Y) ** 2
-    nearest = np.where(valid, d2, np.inf).min(axis=0)
+    # Window statistics over the pixels inside the image (the window is cut at the borders).
+    box = dict(ksize=(3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.boxFilter(np.ones_like(Y), -1, **box)
+    mean = cv2.boxFilter(Y, -1, **box) / count
+    var = np.maximum(cv2.boxFilter(Y * Y, -1, **box) / count - mean * mean, 0)
+    d2 = np.stack([(nb - Y) ** 2 for nb in _neighbours(Y)])  # (8, h, w)
+    for i in range(len(OFFSETS)):
+        for rows, cols in _outside(i, h, w):
+            d2[i, rows, cols] = np.inf
+    nearest = d2.min(axis=0)
     nearest[~np.isfinite(nearest)] = 0.0  # a 1x1 image has no neighbours
-    two_sigma2 = np.maximum(np.maximum(0.6 * var, nearest / np.float32(-np.log(0.01))), np.float32(2e-6))  # getColorExact.m
-    k = np.where(valid, np.exp(-d2 / two_sigma2), np.float32(0))
-    total = k.sum(axis=0)
-    return (k / np.where(total > 0, total, np.float32(1))).astype(np.float32)
+    two_sigma2 = np.maximum(np.maximum(np.float32(0.6) * var, nearest / np.float32(-np.log(0.01))),
+                            np.float32(2e-6))  # the constants of getColorExact.m
+    k = np.exp(-d2 / two_sigma2)  # exp(-inf) = 0 outside
+    k /= np.maximum(k.sum(axis=0), np.float32(1e-30))
+    return k.astype(np.float32, copy=False)
+
+
+def _outside(i: int, h: int, w: int) -> list[tuple[slice, slice]]:
+    """The border rows/columns where neighbour ``OFFSETS[i]`` falls outside an (h, w) image."""
+    dy, dx = OFFSETS[i]
+    cut = []
+    if dy:
+        cut.append((slice(0, 1) if dy < 0 else slice(h - 1, h), slice(None)))
+    if dx:
+        cut.append((slice(None), slice(0, 1) if dx < 0 else slice(w - 1, w)))
+    return cut
 
 
 def _average(W: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """sum_s w_rs x(s) for every pixel r: W (8, h, w), x (h, w, 2) -> (h, w, 2)."""
+    """sum_s w_rs x(s) for every pixel r: W (8, h, w), x (2, h, w) -> (2, h, w).
+
+    Channels first, so that each product is a plain (h, w) one (4x faster than (h, w, 2) broadcasting).
+    """
     out = np.zeros_like(x)
+    tmp = np.empty_like(x)
     for Wi, xi in zip(W, _neighbours(x)):
-        out += Wi[..., None] * xi
+        np.multiply(Wi, xi, out=tmp)
+        out += tmp
     return out
 
 
-def _solve_exact(W: np.ndarray, guide: Guide) -> np.ndarray:
-    """The exact solution (h, w, 2): free pixels from (I - W) x = 0, hinted ones fixed."""
+def levin_system(W: np.ndarray, guide: Guide) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray]:
+    """The linear system of the pixels without a colour: ``A x = rhs``, one column of ``rhs`` per channel.
+
+    Row r of ``(I - W)`` is 1 on the diagonal and ``-w_rs`` at each neighbour
+    s; the hinted pixels' known colours move to the right-hand side.
+
+    Parameters
+    ----------
+    W : ndarray of float32, shape (8, h, w)
+        From :func:`levin_weights`.
+    guide : Guide
+        At the same size.
+
+    Returns
+    -------
+    A : scipy.sparse.csc_matrix, shape (m, m)
+        m = number of pixels without a colour; not symmetric.
+    rhs : ndarray of float64, shape (m, 2)
+    free : ndarray of bool, shape (h * w,)
+        Which pixels (flattened row by row) are the unknowns.
+    """
     h, w = guide.shape
     n = h * w
-    fixed = (guide.ab * guide.mask[..., None]).astype(np.float64)
+    fixed = (guide.ab * guide.mask[..., None]).reshape(n, 2).astype(np.float64)
     free = guide.mask.ravel() == 0
-    out = fixed.reshape(n, 2).copy()
-    if not free.any():
-        return out.reshape(h, w, 2).astype(np.float32)
     # Row r of W as diagonals of the flattened image: neighbour (dy, dx) sits at column r + dy * w + dx.
     diagonals, offsets = [np.ones(n)], [0]
     for i, (dy, dx) in enumerate(OFFSETS):
@@ -120,11 +155,19 @@ def _solve_exact(W: np.ndarray, guide: Guide) -> np.ndarray:
         wi = -W[i].ravel().astype(np.float64)
         diagonals.append(wi[: n - o] if o > 0 else wi[-o:])
         offsets.append(o)
-    A = sp.diags(diagonals, offsets, shape=(n, n), format="csr")
-    rhs = -(A[free] @ out)  # the fixed pixels' pull on the free ones; free entries of `out` are 0
-    A_ff = A[free][:, free].tocsc()
-    lu = spla.splu(A_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    out[free] = lu.solve(rhs)
+    A = sp.diags(diagonals, offsets, shape=(n, n), format="csr")[free]
+    rhs = -(A @ fixed)  # the fixed pixels' pull on the free ones (free entries of `fixed` are 0)
+    return A[:, free].tocsc(), rhs, free
+
+
+def _solve_exact(W: np.ndarray, guide: Guide) -> np.ndarray:
+    """The exact solution (h, w, 2) by sparse LU: free pixels from the system, hinted ones kept."""
+    h, w = guide.shape
+    out = (guide.ab * guide.mask[..., None]).reshape(h * w, 2).astype(np.float64)
+    A, rhs, free = levin_system(W, guide)
+    if free.any():
+        lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+        out[free] = lu.solve(rhs)
     return out.reshape(h, w, 2).astype(np.float32)
 
 
@@ -179,13 +222,17 @@ def propagate(L: np.ndarray, guide: Guide, *, max_direct_pixels: int = DIRECT_MA
     Lc, gc = levels.pop()
     ab = _solve_exact(levin_weights(Lc), gc)
     for Ll, gl in reversed(levels):
-        ab = cv2.resize(ab, Ll.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        up = cv2.resize(ab, Ll.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        ab_cf = np.ascontiguousarray(np.moveaxis(up, -1, 0))  # (2, h, w)
         W = levin_weights(Ll)
-        hinted, fixed = gl.mask[..., None] > 0, gl.ab
-        ab = np.where(hinted, fixed, ab)
+        hinted = np.broadcast_to(gl.mask > 0, ab_cf.shape)
+        fixed = np.ascontiguousarray(np.moveaxis(gl.ab, -1, 0))
+        np.copyto(ab_cf, fixed, where=hinted)
         for _ in range(sweeps):
-            ab = np.where(hinted, fixed, _average(W, ab))
-    return ab.astype(np.float32)
+            ab_cf = _average(W, ab_cf)
+            np.copyto(ab_cf, fixed, where=hinted)
+        ab = np.ascontiguousarray(np.moveaxis(ab_cf, 0, -1))
+    return ab.astype(np.float32, copy=False)
 
 
 @dataclass

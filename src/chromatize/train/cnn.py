@@ -8,9 +8,11 @@ decoding tuned and ``model.onnx`` exported. ``chromatize colorize --model out``
 and ``load_model(out)`` use ``out/best``.
 
 All randomness comes from the seed: the split, the epoch order
-(``default_rng([seed, epoch])``) and each batch's crops
-(``default_rng([seed, 1, step])``), so that a resumed run draws the same
-batches as an uninterrupted one.
+(``default_rng([seed, epoch])``) and, for each sample ``i`` of a batch, its
+crop, flip and simulated hints (``default_rng([seed, 1, step, i])``), so that
+a resumed run draws the same batches as an uninterrupted one, and a process of
+a distributed run (:mod:`chromatize.train.distributed`) can draw just its
+share of the batch: the union of the shares is the one-process batch.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -37,7 +39,8 @@ from ..color import AB_NORM, normalise_L
 from .bins import color_stats, rebalance_weights
 from .tune import RENDER_SIZE, ValidationSet, tune_decoding, validate
 
-__all__ = ["TrainConfig", "RunState", "Run", "setup_run", "train_step", "save_checkpoint", "train_cnn"]
+__all__ = ["TrainConfig", "RunState", "Run", "setup_run", "draw_batch", "train_step", "save_checkpoint", "validate_run",
+           "finish_run", "train_cnn"]
 
 
 @dataclass
@@ -102,6 +105,9 @@ class RunState:
     elapsed_s: float = 0.0  #: training time so far (resumed runs add to it)
     best_score: float = -1e9  #: selection score of ``out/best``
     epoch: int = 0
+    #: class-rebalancing weights the run started with; a resumed run reuses them
+    #: (recounting the photos by nearest bin would give other weights, and other steps)
+    class_weights: list = field(default_factory=list)
 
 
 @dataclass
@@ -121,10 +127,20 @@ class Run:
     class_w: torch.Tensor | None  #: (Q,) rebalancing weights
     steps_per_epoch: int
     total: int  #: planned steps (a time budget may end the run earlier)
+    rank: int = 0  #: this process's share of each batch is share ``rank`` of ``world``
+    world: int = 1  #: processes that share each batch (1: a one-process run)
+    ddp: torch.nn.Module | None = None  #: ``model`` wrapped in DistributedDataParallel, in a distributed run
 
     @property
     def batch(self) -> int:
+        """The global batch size (all processes together)."""
         return min(self.config.batch_size, len(self.train))
+
+    @property
+    def positions(self) -> range:
+        """Positions, within the global batch, of the samples this process draws."""
+        per = self.batch // self.world
+        return range(self.rank * per, (self.rank + 1) * per)
 
 
 @contextmanager
@@ -213,6 +229,10 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
     model.to(device).train()
     class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device) if len(centers) else None
+    if class_w is not None and len(state.class_weights) == len(class_w):
+        class_w = torch.tensor(state.class_weights, dtype=torch.float32, device=device)
+    elif class_w is not None:
+        state.class_weights = class_w.tolist()
 
     opt = torch.optim.AdamW(_param_groups(model, config))
     if resume and (out / "optimizer.safetensors").is_file():
@@ -256,22 +276,47 @@ def progress_fraction(run: Run) -> float:
     return max(run.state.step / run.total, run.state.elapsed_s / budget if budget else 0.0)
 
 
-def train_step(run: Run) -> tuple[float, float]:
-    """One optimiser step on the next batch; returns (loss, learning rate)."""
-    cfg, step = run.config, run.state.step
+def draw_batch(run: Run, step: int, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The samples at ``positions`` of batch ``step``: network inputs and target a*b*.
+
+    Sample ``i`` of a batch is photo ``i`` of the step's slice of the epoch
+    order, cropped, flipped and hinted with its own generator
+    ``default_rng([seed, 1, step, i])``, so any subset of positions can be drawn
+    on its own and gives the same samples as the whole batch.
+
+    Returns
+    -------
+    x : ndarray of float32, shape (len(positions), 1 or 4, crop, crop)
+        Normalised L, then the hint channels in a hint-trained run.
+    ab : ndarray of float32, shape (len(positions), 2, crop / 4, crop / 4)
+        Target a*b*, real Lab units.
+    """
+    cfg = run.config
     epoch, k = divmod(step, run.steps_per_epoch)
     perm = np.random.default_rng([cfg.seed, epoch]).permutation(len(run.train))
     idx = perm[k * run.batch : (k + 1) * run.batch]
-    rng = np.random.default_rng([cfg.seed, 1, step])
-    L, ab, ab_full = random_crops(run.train, idx, cfg.crop, rng, OUT_STRIDE, full_ab=True)
-    x = normalise_L(L)  # (B, 1, c, c)
-    if run.folder.hint_channels:
-        x = np.concatenate([x, simulate_hints(ab_full, rng, ab_norm=AB_NORM)], axis=1)  # (B, 4, c, c)
+    xs, abs_ = [], []
+    for i in positions:
+        rng = np.random.default_rng([cfg.seed, 1, step, i])
+        L, ab, ab_full = random_crops(run.train, [idx[i]], cfg.crop, rng, OUT_STRIDE, full_ab=True)
+        x = normalise_L(L)  # (1, 1, c, c)
+        if run.folder.hint_channels:
+            x = np.concatenate([x, simulate_hints(ab_full, rng, ab_norm=AB_NORM)], axis=1)  # (1, 4, c, c)
+        xs.append(x)
+        abs_.append(ab)
+    return np.concatenate(xs), np.concatenate(abs_)
+
+
+def train_step(run: Run) -> tuple[float, float]:
+    """One optimiser step on the next batch (this process's share of it); returns (loss, learning rate)."""
+    cfg, step = run.config, run.state.step
+    x, ab = draw_batch(run, step, run.positions)  # (b, 1 or 4, c, c), (b, 2, c/4, c/4)
     frac = progress_fraction(run)
     scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
     for g in run.opt.param_groups:
         g["lr"] = g["base_lr"] * scale
-    out = run.model(torch.from_numpy(x).to(run.device))  # (B, n_out, c/4, c/4)
+    net = run.model if run.ddp is None else run.ddp  # DDP averages the gradients over the processes
+    out = net(torch.from_numpy(x).to(run.device))  # (b, n_out, c/4, c/4)
     loss = loss_fn(out, torch.from_numpy(ab).to(run.device), run.centers, run.class_w, cfg.reg_weight,
                    cfg.regression_loss)
     run.opt.zero_grad(set_to_none=True)
@@ -388,6 +433,18 @@ def _loop(run: Run, progress: Callable[[dict], None] | None) -> dict:
         st.elapsed_s = time.time() - t0
         save_checkpoint(run)
         raise
+    return finish_run(run, progress)
+
+
+def finish_run(run: Run, progress: Callable[[dict], None] | None = None) -> dict:
+    """After the last step: validate a last partial epoch, save, tune and export ``out/best``.
+
+    Returns
+    -------
+    dict
+        As :func:`train_cnn` returns.
+    """
+    st = run.state
     if st.step % run.steps_per_epoch:  # a last, partial epoch
         _report(validate_run(run), st, progress)
     save_checkpoint(run)

@@ -1,0 +1,126 @@
+"""Batch rules: output naming, refusing inputs as outputs, resuming, temp-file cleanup, the saturation knob."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import chromatize
+from chromatize.batch import BatchResult, colorize_files, colorize_one, plan_outputs
+from chromatize.color import rgb_to_lab
+from chromatize.io import atomic_output, clean_temp_files, is_temp_file, read_image, temp_prefix
+from chromatize.models.base import MeanABBaseline
+
+from conftest import make_photo
+from corpus import dead_pid
+
+
+def put(path, rng, h=16, w=20):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(make_photo(rng, h, w)).save(path)
+    return path
+
+
+def dsts(plan, root):
+    return {str(j.src.relative_to(root)): str(j.dst.relative_to(root / "out")) for j in plan.jobs}
+
+
+def test_names_keep_the_layout_and_clashes_get_stable_names(tmp_path, rng):
+    for rel in ["trip1/img.jpg", "trip2/img.jpg", "trip1/a.gif", "trip1/a.png", "trip1/sub/x.png", "trip1/b.tif"]:
+        put(tmp_path / rel, rng)
+    inputs = [tmp_path / "trip1", tmp_path / "trip2"]
+    plan = plan_outputs(inputs, tmp_path / "out", recursive=True)
+    assert dsts(plan, tmp_path) == {
+        "trip1/img.jpg": "trip1/img.jpg", "trip2/img.jpg": "trip2/img.jpg",  # same name, two folders
+        "trip1/a.gif": "a.gif.png", "trip1/a.png": "a.png.png",  # same stem in one folder
+        "trip1/sub/x.png": "sub/x.png", "trip1/b.tif": "b.tif",
+    }
+    assert plan.failed == [] and dsts(plan_outputs(inputs, tmp_path / "out", recursive=True), tmp_path) == \
+        dsts(plan, tmp_path)  # stable
+    plan = plan_outputs(inputs, tmp_path / "out", suffix=".jpg")
+    assert dsts(plan, tmp_path)["trip1/b.tif"] == "b.jpg"
+    assert any("sub" in n and "--recursive" in n for n in plan.notes)
+
+
+def test_an_output_never_resolves_to_an_input(tmp_path, rng):
+    a = put(tmp_path / "in" / "a.png", rng)
+    put(tmp_path / "in" / "b.jpg", rng)
+    before = a.read_bytes()
+    with pytest.raises(ValueError, match="is the input folder"):
+        colorize_files([tmp_path / "in"], tmp_path / "in", "gray", overwrite=True)
+    result = colorize_files([a], tmp_path / "in", "gray", overwrite=True)
+    assert result.written == [] and "refusing to write" in result.failed[0][1]
+    os.symlink(tmp_path / "in", tmp_path / "alias")  # through a link too
+    result = colorize_files([a], tmp_path / "alias", "gray", overwrite=True)
+    assert result.written == [] and "over the input file" in result.failed[0][1]
+    # a .jpg input turned into .png lands beside the input: allowed; a.png would not be
+    result = colorize_files([tmp_path / "in" / "b.jpg"], tmp_path / "in", "gray", suffix=".png", overwrite=True)
+    assert result.written == [tmp_path / "in" / "b.png"]
+    assert a.read_bytes() == before
+    outcome = colorize_one(a, a, "gray", overwrite=True)
+    assert outcome.error and "refusing" in outcome.error and a.read_bytes() == before
+
+
+def test_rerun_skips_what_is_done_and_redoes_with_overwrite(image_dir, tmp_path):
+    out = tmp_path / "out"
+    first = colorize_files([image_dir], out, "gray", compare=True)
+    assert len(first.colorized) == 3 and len(first.written) == 6
+    (out / "img1_compare.png").unlink()  # as if killed between the two writes of img1
+    stamp = (out / "img1.jpg").stat().st_mtime_ns
+    again = colorize_files([image_dir], out, "gray", compare=True)
+    assert again.written == [out / "img1_compare.png"] and len(again.skipped) == 2 and not again.failed
+    assert (out / "img1.jpg").stat().st_mtime_ns == stamp  # only the missing output was written
+    redo = colorize_files([image_dir], out, "gray", compare=True, overwrite=True)
+    assert len(redo.written) == 6 and not redo.skipped
+
+
+def test_outcomes_collect_into_a_result(image_dir, tmp_path):
+    """The per-file API, as a distributed runner would use it."""
+    plan = plan_outputs([image_dir, tmp_path / "missing.png"], tmp_path / "out")
+    result = BatchResult(failed=list(plan.failed))
+    model = chromatize.load_model("gray")
+    for job in reversed(plan.jobs):  # any order
+        result.add(colorize_one(job.src, job.dst, model, compare=job.compare))
+    assert len(result.colorized) == 3 and [p.name for p, _ in result.failed] == ["missing.png"]
+    assert all(read_image(p).rgb.ndim == 3 for p in result.written)
+
+
+def test_temp_files_are_named_and_cleaned(tmp_path):
+    with atomic_output(tmp_path / "a.txt") as tmp:
+        assert is_temp_file(tmp) and ".a.txt.chromatize-" in tmp.name
+        assert clean_temp_files(tmp_path) == []  # this process is alive: left alone
+        tmp.write_text("x")
+    stale = tmp_path / (temp_prefix(tmp_path / "b.png", dead_pid()) + "x1y2z3ab.tmp")
+    other = tmp_path / f".c.png.chromatize-otherhost-{os.getpid()}-x1y2z3ab.tmp"
+    unrelated = tmp_path / ".notes.tmp"
+    for p in (stale, other, unrelated):
+        p.write_bytes(b"")
+    assert clean_temp_files(tmp_path) == [stale]
+    os.utime(other, (0, 0))  # another machine's, but old
+    assert clean_temp_files(tmp_path) == [other]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.tmp", "a.txt"]
+
+
+def test_problem_inputs_are_reported_not_skipped(tmp_path, rng):
+    put(tmp_path / "in" / "good.png", rng)
+    (tmp_path / "in" / "sub").mkdir()
+    (tmp_path / "in" / "readme.txt").write_text("x")
+    os.symlink(tmp_path / "gone.png", tmp_path / "in" / "gone.png")
+    (tmp_path / "empty").mkdir()
+    result = colorize_files([tmp_path / "in", tmp_path / "empty"], tmp_path / "out", "gray")
+    assert sorted(p.name for p, _ in result.failed) == ["empty", "gone.png"]
+    assert any("broken symbolic link" in r for _, r in result.failed)
+    assert any("sub-folder" in n for n in result.notes) and any("without an image suffix" in n for n in result.notes)
+
+
+def test_saturation_is_relative_to_the_model_as_shipped(photo, tmp_path):
+    model = MeanABBaseline(mean_ab=(10.0, 20.0))
+    chroma = {s: np.abs(rgb_to_lab(chromatize.colorize(photo, model, saturation=s))[..., 1:]).mean()
+              for s in (None, 1, 0, 2)}
+    assert chroma[None] == chroma[1] and chroma[0] < 1 and 1.8 < chroma[2] / chroma[1] < 2.2
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    colorize_files([tmp_path / "p.png"], tmp_path / "o", model, saturation=2)
+    assert np.array_equal(read_image(tmp_path / "o" / "p.png").rgb, chromatize.colorize(photo, model, saturation=2))

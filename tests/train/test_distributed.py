@@ -1,0 +1,148 @@
+"""Training on torchrun: shard-friendly batches, and 2 gloo processes matching one process.
+
+The equivalence test starts ``torchrun --nproc_per_node 2 -m chromatize train
+cnn --resume`` on 127.0.0.1 (CPU, gloo, one thread per process) from the
+step-2 checkpoint of an interrupted one-process run of a tiny net, and compares
+its final weights with those of an uninterrupted one-process run: each step of
+the pair is one step on the same global batch of 4 (2 + 2), batch norm
+synchronised (GlobalBatchNorm2d), so the weights agree to float32 rounding.
+
+Tolerance: after the 2 distributed steps every weight and batch-norm statistic
+agrees within ``atol=2e-5, rtol=1e-4`` (measured: at most 1.2e-7), except the
+biases of the global-context branch (``glob.0.bias``, ``glob.2.bias``): they
+shift the features of every sample alike before batch norm (``fuse.1``)
+subtracts the batch mean, so their true gradient is (nearly) zero, and AdamW
+normalises the rounding noise (~1e-9) that is left into steps of up to ``lr``;
+the two runs' noise differs (measured: 5e-5 and 1.5e-4). They, and
+``fuse.1.running_mean`` that follows them, are checked to stay within ``2 * lr``
+per step, and the two networks' outputs to agree (batch norm cancels them).
+The one-step gradients agree to 3e-6 of their scale; batch-norm statistics to 6e-8.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_photo
+
+torch = pytest.importorskip("torch")
+
+from chromatize.models.cnn_torch import load_torch  # noqa: E402
+from chromatize.train.cnn import TrainConfig, draw_batch, setup_run, train_cnn  # noqa: E402
+from chromatize.train.distributed import (  # noqa: E402
+    GlobalBatchNorm2d, dist_env, sync_batch_norm, train_cnn_distributed,
+)
+
+CFG = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 16), warmup_steps=1, threads=1,
+           checkpoint_every=100)
+#: Weights and batch-norm statistics: |a - b| <= ATOL + RTOL * |b|.
+ATOL, RTOL = 2e-5, 1e-4
+#: In the null space of batch norm (see the module docstring).
+NULL_SPACE = ("glob.0.bias", "glob.2.bias", "fuse.1.running_mean")
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        Image.fromarray(make_photo(rng, 40 + 2 * i, 48)).save(d / f"p{i}.png")
+    return d
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun(args: list[str], nproc: int = 2, timeout: float = 180) -> subprocess.CompletedProcess:
+    """``torchrun --nproc_per_node nproc -m chromatize ARGS`` on 127.0.0.1, one thread per process."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--nnodes", "1",
+           "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "chromatize", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_the_shares_of_a_batch_make_the_one_process_batch(photo_dir, tmp_path):
+    run = setup_run([photo_dir], tmp_path / "r", TrainConfig(**CFG))
+    x, ab = draw_batch(run, 3, range(4))
+    x0, ab0 = draw_batch(run, 3, range(0, 2))
+    x1, ab1 = draw_batch(run, 3, range(2, 4))
+    assert x.shape == (4, 1, 32, 32) and ab.shape == (4, 2, 8, 8)
+    assert np.array_equal(np.concatenate([x0, x1]), x) and np.array_equal(np.concatenate([ab0, ab1]), ab)
+    assert not np.array_equal(draw_batch(run, 4, range(4))[0], x)  # another step, other crops
+    run.rank, run.world = 1, 2
+    assert run.positions == range(2, 4)
+
+
+def test_dist_env_reads_torchruns_variables():
+    assert dist_env({}) is None  # a one-process run
+    env = dist_env({"WORLD_SIZE": "4", "RANK": "2", "LOCAL_RANK": "0"})
+    assert (env.rank, env.world_size, env.local_rank, env.lead) == (2, 4, 0, False)
+    with pytest.raises(ValueError, match="RANK < WORLD_SIZE"):
+        dist_env({"WORLD_SIZE": "2", "RANK": "2"})
+    with pytest.raises(ValueError, match="integers"):
+        dist_env({"WORLD_SIZE": "two"})
+
+
+def test_distributed_training_needs_torchrun(photo_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ValueError, match="torchrun"):
+        train_cnn_distributed([photo_dir], tmp_path / "r", TrainConfig(**CFG))
+
+
+def test_global_batch_norm_keeps_parameters_and_is_batch_norm_in_one_process():
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.Sequential(torch.nn.BatchNorm2d(3, momentum=0.3)))
+    params = [id(p) for p in net.parameters()]
+    keys = set(net.state_dict())
+    sync_batch_norm(net, torch.device("cpu"))
+    assert isinstance(net[1][0], GlobalBatchNorm2d) and [id(p) for p in net.parameters()] == params
+    assert set(net.state_dict()) == keys  # checkpoints do not change
+    ref = torch.nn.BatchNorm2d(3, momentum=0.3)
+    x = torch.randn(2, 3, 5, 5)
+    assert torch.equal(net[1][0](x), ref(x))  # no process group: plain batch norm
+    assert torch.equal(net[1][0].running_var, ref.running_var)
+
+
+def test_two_gloo_processes_match_one_process(photo_dir, tmp_path):
+    """Resume an interrupted one-process run on 2 processes; compare with the uninterrupted run."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    train_cnn([photo_dir], one, TrainConfig(steps=4, **CFG))
+
+    def interrupt(info):
+        if info.get("step") == 2 and "loss" in info:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_cnn([photo_dir], two, TrainConfig(steps=4, **CFG), progress=interrupt)
+    res = torchrun(["train", "cnn", "--resume", "--out", str(two), str(photo_dir)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("trained 4 steps") == 1  # only rank 0 reports
+    log = [json.loads(line) for line in (two / "log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in log] == [4]  # validated once, by rank 0
+    assert json.loads((two / "config.json").read_text())["state"]["step"] == 4
+    assert (two / "best" / "model.onnx").is_file()
+
+    a, _ = load_torch(one)
+    b, _ = load_torch(two)
+    sa, sb = a.state_dict(), b.state_dict()
+    lr = CFG.get("lr", TrainConfig().lr)
+    for name, wa in sa.items():
+        diff = (wa.double() - sb[name].double()).abs()
+        if name in NULL_SPACE:
+            assert diff.max() <= 2 * lr * 2 + 1e-6, name  # 2 steps of at most lr each way
+        else:
+            bound = ATOL + RTOL * sb[name].double().abs()
+            assert (diff <= bound).all(), f"{name}: off by {float(diff.max()):.2e}"
+    x = torch.from_numpy(np.random.default_rng(3).uniform(-1, 1, (2, 1, 32, 48)).astype(np.float32))
+    with torch.no_grad():
+        np.testing.assert_allclose(a.eval()(x).numpy(), b.eval()(x).numpy(), atol=2e-4, rtol=1e-3)
