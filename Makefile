@@ -1,5 +1,5 @@
 # The README's set-up commands. Both create .venv if needed; `demo` installs only
-# what colorizing needs (no torch), `test` adds the [train,dev] extras the tests use.
+# what colorizing needs (no torch), `test` adds the [train,dev,scale] extras the tests use.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,dev,scale]'
 	touch $@ $(VENV)/.installed-core
 
 ## install: the core package only (colorize, evaluate, serve; no torch)

@@ -51,6 +51,8 @@ from infer_speed import sample_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- serve:start -->", "<!-- serve:end -->"
+#: The hints of the edit-latency run (the first one moves by a pixel per edit).
+EDIT_HINTS = [{"x": 200, "y": 256, "color": "#c03030", "size": 9}, {"x": 380, "y": 120, "color": "#2050c0", "size": 9}]
 #: A request not answered within this long counts as unanswered.
 CLIENT_TIMEOUT_S = 180.0
 
@@ -110,12 +112,11 @@ def edit_latency(args, image: bytes) -> dict:
     try:
         with httpx.Client(timeout=CLIENT_TIMEOUT_S) as client:
             colorize(client, server.url, image)  # warm-up: the model loads
-            colorize(client, server.url, image, [{"x": 200, "y": 256, "color": "#c03030", "size": 9}])
+            colorize(client, server.url, image, EDIT_HINTS)
             auto = [colorize(client, server.url, image)[1] for _ in range(args.edits)]
             edits, work = [], []
             for i in range(args.edits):
-                hints = [{"x": 200 + i, "y": 256, "color": "#c03030", "size": 9},
-                         {"x": 380, "y": 120, "color": "#2050c0", "size": 9}]
+                hints = [{**EDIT_HINTS[0], "x": EDIT_HINTS[0]["x"] + i}, EDIT_HINTS[1]]  # the first one moves
                 status, seconds, work_ms = colorize(client, server.url, image, hints)
                 assert status == 200, status
                 edits.append(seconds)
@@ -125,6 +126,40 @@ def edit_latency(args, image: bytes) -> dict:
     finally:
         log = server.stop()
         assert "Traceback" not in log, log[-2000:]
+
+
+def breakdown(args, rgb: np.ndarray) -> list[list[str]] | None:
+    """Where an edit's time goes, in this process: the net, and Levin's propagation exact vs cascaded (ms)."""
+    import cv2
+
+    from chromatize.hints import load_guide, resize_guide
+    from chromatize.infer import lightness
+    from chromatize.models import load_model
+    from chromatize.models.levin import DIRECT_MAX_PIXELS, propagate
+
+    model = load_model(args.model)
+    if not hasattr(model, "raw") or getattr(model, "hint_channels", 0):
+        return None  # only a net that takes hints by propagation
+    L = lightness(rgb)
+    wh, ww = model.work_shape(*L.shape)
+    small = np.ascontiguousarray(cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA))
+    guide = resize_guide(load_guide(L.shape, EDIT_HINTS), (wh, ww))
+
+    def median_ms(fn, runs=7):
+        fn()
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return f"{np.median(times) * 1000:.0f}"
+
+    side = int(DIRECT_MAX_PIXELS ** 0.5)
+    return [[f"the net at {ww}x{wh}", median_ms(lambda: model.raw(small))],
+            [f"propagation of the hints' residual, exact (sparse LU up to {side}x{side})",
+             median_ms(lambda: propagate(small, guide))],
+            ["the same, exact at 128x128 then the cascade's Jacobi sweeps",
+             median_ms(lambda: propagate(small, guide, max_direct_pixels=128 * 128))]]
 
 
 def load(args, image: bytes, count: int) -> dict:
@@ -161,7 +196,7 @@ def load(args, image: bytes, count: int) -> dict:
             "tracebacks": log.count("Traceback")}
 
 
-def section(args, command: str, edit: dict, loads: list[dict]) -> str:
+def section(args, command: str, edit: dict, loads: list[dict], split: list[list[str]] | None) -> str:
     e, a = edit["edits"], edit["auto"]
     edit_rows = [
         ["re-colorize after a hint edit (2 hints)", f"{np.median(e):.0f}", f"{np.percentile(e, 90):.0f}",
@@ -185,7 +220,8 @@ def section(args, command: str, edit: dict, loads: list[dict]) -> str:
         START,
         "## The web server: edit latency and load",
         "",
-        f"Measured {when} on {platform.machine()} ({os.cpu_count()} CPUs; other jobs may be running), model "
+        f"Measured {when} on {platform.machine()} ({os.cpu_count()} CPUs; load average {args.load:.1f} when it "
+        f"started, {os.getloadavg()[0]:.1f} when it ended: other jobs were sharing the CPUs), model "
         f"`{args.model}`, `--workers {args.workers}`, a 512x512 PNG (a bundled sample photo), client and server on "
         "127.0.0.1, with:",
         "",
@@ -200,6 +236,13 @@ def section(args, command: str, edit: dict, loads: list[dict]) -> str:
         "",
         f"Target: at most 300 ms from request to image (median): {verdict}.",
         "",
+        *([f"Where an edit's time goes (`{args.model}` takes hints by Levin's propagation of their residual; "
+           "median ms, measured in one process just before):", "",
+           markdown_table(["step", "ms"], split), "",
+           "The exact sparse solve is most of an edit. With it capped at 128x128 (the cascade's coarse level; a "
+           "setting of `chromatize.models.levin.propagate` that the web server does not choose) the median edit "
+           f"would be about {np.median(e) - float(split[1][1]) + float(split[2][1]):.0f} ms.", ""]
+          if split else []),
         "Concurrent requests, all sent at once (ms; a 503 is the queue refusing at once, with Retry-After; "
         "memory is the server's peak resident set):",
         "",
@@ -227,8 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--counts", type=int, nargs="+", default=[50, 200], help="concurrent requests per load run")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     args = ap.parse_args(argv)
+    args.load = os.getloadavg()[0]
     command = shlex.join(["python", "bench/serve_load.py", *(argv if argv is not None else sys.argv[1:])])
-    image = png_of(np.asarray(Image.fromarray(sample_photo(512)).convert("L").convert("RGB")))
+    rgb = np.asarray(Image.fromarray(sample_photo(512)).convert("L").convert("RGB"))
+    image = png_of(rgb)
+    split = breakdown(args, rgb)
     edit = edit_latency(args, image)
     print(f"edit: median {np.median(edit['edits']):.0f} ms", file=sys.stderr)
     loads = []
@@ -237,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         r = loads[-1]
         print(f"{count}: {r['codes'].count(200)} x 200, {r['codes'].count(503)} x 503, p50 {np.percentile(r['times'], 50):.0f} ms",
               file=sys.stderr)
-    text = section(args, command, edit, loads)
+    text = section(args, command, edit, loads, split)
     print(text)
     if not args.no_write:
         update_benchmarks(ROOT / "docs" / "BENCHMARKS.md", text)

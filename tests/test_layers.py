@@ -21,7 +21,7 @@ LAYERS = [
     ["color", "io", "patches", "text", "hints"],
     ["metrics", "data", "models", "transfer"],
     ["infer", "train", "suggest"],
-    ["batch", "evaluate", "experiments"],
+    ["batch", "ray_batch", "evaluate", "experiments"],
     ["cli", "web", "__init__", "__main__"],
 ]
 

@@ -5,7 +5,8 @@ The per-file rules are public so that a distributed runner can use them:
 renamed, never over an input), :func:`colorize_one` does one file (skip if
 done, read, colorize, write atomically) and returns a :class:`FileOutcome`
 instead of raising, and :meth:`BatchResult.add` collects the outcomes.
-:func:`colorize_files` is those three in a loop.
+:func:`start_batch` is everything before the first file (checks, plan, model,
+temp-file clean-up); :func:`colorize_files` is it and a loop over the jobs.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ import numpy as np
 
 from .color import gray_to_rgb
 from .infer import check_guidance, check_settings, colorize_photo
-from .io import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, OutputExistsError, clean_temp_files, read_image,
-                 write_image)
+from .io import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, OutputExistsError, clean_temp_files, decode_image,
+                 read_image, write_image)
 from .models import Colorizer, load_model
 from .text import one_line
 
 __all__ = [
     "Job", "Plan", "FileOutcome", "BatchResult", "find_inputs", "output_suffix", "plan_outputs", "colorize_one",
-    "colorize_files", "sample_images",
+    "start_batch", "colorize_files", "sample_images",
 ]
 
 
@@ -392,6 +393,7 @@ def colorize_one(
     scribbles=None,
     reference=None,
     reference_strength: float | None = None,
+    data: bytes | None = None,
 ) -> FileOutcome:
     """Colorize one file into ``dst`` (and ``compare``); never raises for a bad file.
 
@@ -418,6 +420,10 @@ def colorize_one(
     hints, scribbles, reference, reference_strength : optional
         As for :func:`chromatize.colorize`; a hint outside this photo or
         scribbles of another size fail this file only.
+    data : bytes, optional
+        The bytes of ``src``, when a distributed runner has read them already;
+        decoded as ``src`` would be (None or empty: ``src`` is read, so that an
+        empty or unreadable file is reported the same way).
 
     Returns
     -------
@@ -435,7 +441,7 @@ def colorize_one(
         outcome.skipped = True
         return outcome
     try:
-        photo = read_image(src, max_pixels=max_pixels)
+        photo = decode_image(data, str(src), max_pixels=max_pixels) if data else read_image(src, max_pixels=max_pixels)
         out = colorize_photo(photo, load_model(model), render_size, saturation, hints=hints, scribbles=scribbles,
                              reference=reference, reference_strength=reference_strength)
         if photo.frames > 1:
@@ -465,6 +471,54 @@ def colorize_one(
     except (OSError, ValueError, cv2.error) as exc:
         outcome.error = f"{src}: {one_line(exc)}"
     return outcome
+
+
+def start_batch(
+    inputs: Iterable[str | os.PathLike],
+    outdir: str | os.PathLike,
+    model: "str | os.PathLike | Colorizer | None" = None,
+    *,
+    render_size: int | None = None,
+    saturation: float | None = None,
+    compare: bool = False,
+    suffix: str | None = None,
+    recursive: bool = False,
+    hints=None,
+    scribbles=None,
+    reference=None,
+    reference_strength: float | None = None,
+) -> tuple[Plan, Colorizer, dict, BatchResult]:
+    """Everything a batch does before its first file; :func:`colorize_files` and distributed runners start here.
+
+    Checks the settings, plans every output (:func:`plan_outputs`), loads the
+    model, checks the guidance once (:func:`chromatize.infer.check_guidance`)
+    and that the output folder is writable, and removes the temp files that
+    killed runs left in the output folders. Parameters are those of :func:`colorize_files`.
+
+    Returns
+    -------
+    plan : Plan
+    model : Colorizer
+    guidance : dict
+        Keywords for :func:`colorize_one` (the parsed hints, scribbles, reference).
+    result : BatchResult
+        Holding the plan's failures and notes and the temp files removed; add each file's outcome to it.
+
+    Raises
+    ------
+    As :func:`colorize_files`.
+    """
+    check_settings(render_size, saturation)
+    plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
+    model = load_model(model)
+    guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
+    out = Path(outdir)
+    if plan.jobs and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise PermissionError(f"{out}: the output folder is not writable")
+    result = BatchResult(failed=list(plan.failed), notes=list(plan.notes))
+    for folder in plan.out_folders:
+        result.removed_temp += clean_temp_files(folder)
+    return plan, model, guidance, result
 
 
 def colorize_files(
@@ -538,16 +592,10 @@ def colorize_files(
     chromatize.hints.HintError, chromatize.io.ImageReadError
         If the hints file, the scribbles or the reference cannot be read (one line naming the file and entry).
     """
-    check_settings(render_size, saturation)
-    plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
-    model = load_model(model)
-    guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
-    out = Path(outdir)
-    if plan.jobs and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-        raise PermissionError(f"{out}: the output folder is not writable")
-    result = BatchResult(failed=list(plan.failed), notes=list(plan.notes))
-    for folder in plan.out_folders:
-        result.removed_temp += clean_temp_files(folder)
+    plan, model, guidance, result = start_batch(
+        inputs, outdir, model, render_size=render_size, saturation=saturation, compare=compare, suffix=suffix,
+        recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
+        reference_strength=reference_strength)
     for done, job in enumerate(plan.jobs, 1):
         result.add(colorize_one(job.src, job.dst, model, compare=job.compare, render_size=render_size,
                                 saturation=saturation, overwrite=overwrite, max_pixels=max_pixels, **guidance))

@@ -19,7 +19,7 @@ from .text import one_line
 #: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
 USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
 #: Optional dependencies, and the extra that installs each.
-EXTRAS = {"torch": "train", "onnx": "train"}
+EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale"}
 
 
 class Group(click.Group):
@@ -107,8 +107,19 @@ model_option = click.option(
               help="A colour photo whose colours guide the result (any model).")
 @click.option("--reference-strength", type=click.FloatRange(0, 1), default=None,
               help="How far to move towards the reference's colours: 0..1 (default 0.25).")
+@click.option("--ray", "use_ray", is_flag=True,
+              help="Run the batch on Ray Data: a local Ray on this machine, or the cluster of --ray-address. "
+                   "The same outputs, names, skip/resume and error report as without it. "
+                   "Needs: pip install 'chromatize[scale]'.")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="Join this Ray cluster (implies --ray): auto (this machine's cluster) or ray://HOST:10001. "
+                   "Inputs, OUT and the model must be at the same paths on every node.")
+@click.option("--ray-workers", type=click.IntRange(1), default=None,
+              help="Ray actors, each holding one model copy. Default: the cluster's CPUs / --ray-threads.")
+@click.option("--ray-threads", type=click.IntRange(1), default=1, show_default=True,
+              help="CPU threads (and Ray CPUs) per Ray actor.")
 def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation,
-             hints, scribbles, reference, reference_strength):
+             hints, scribbles, reference, reference_strength, use_ray, ray_address, ray_workers, ray_threads):
     """Colorize photos (files or folders) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
@@ -127,15 +138,24 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         chromatize colorize --samples -o demo_out --compare
         chromatize colorize scan.jpg -o out/ --hints scan_hints.json --model levin
         chromatize colorize scan.jpg -o out/ --scribbles strokes.png --reference beach.jpg
+        chromatize colorize archive/ -o colorized/ -r --ray                    # a local Ray
+        chromatize colorize /mnt/archive -o /mnt/colorized -r --ray-address auto --ray-threads 2
     """
     from .batch import colorize_files, sample_images
 
     inputs = list(inputs) + (sample_images() if samples else [])
     if not inputs:
         raise click.UsageError("give at least one INPUT file or folder, or --samples")
+    run_batch = colorize_files
+    if use_ray or ray_address:
+        from functools import partial
+
+        from .ray_batch import colorize_files_ray
+
+        run_batch = partial(colorize_files_ray, address=ray_address, workers=ray_workers, threads=ray_threads)
     bars = StageBars()
     try:
-        result = colorize_files(
+        result = run_batch(
             inputs, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite,
             compare=compare, suffix=None if fmt == "same" else "." + fmt, recursive=recursive,
             progress=lambda done, total, _path: bars("colorizing", done, total),

@@ -83,7 +83,9 @@ def predict_ab(model: Colorizer, L: np.ndarray, render_size: int | None = None,
     guide : chromatize.hints.Guide, optional
         Hints and scribbles at the photo's size (the model must accept hints).
     reference : chromatize.transfer.ColorStats, optional
-        A reference photo's colours, and the share of the way to move towards them.
+        A reference photo's colours (``transfer.reference_stats``).
+    reference_strength : float
+        The share of the way to move towards them (0..1).
 
     Returns
     -------
@@ -166,17 +168,22 @@ def check_guidance(model: Colorizer, hints=None, scribbles=None, reference=None,
     ValueError
         If the model takes no hints.
     """
-    if hints is not None:
-        as_hints(hints)  # the format; the bounds per photo
+    given = bool(as_hints(hints)) if hints is not None else False  # the format; the bounds per photo
     if isinstance(scribbles, (str, os.PathLike)):
         read_scribbles(scribbles)  # readable, with transparency; the size per photo
-    if not model.accepts_hints and (hints is not None or scribbles is not None):
-        refuse_guide(model, hints if hints is not None else scribbles)
+    if not model.accepts_hints and (given or scribbles is not None):
+        refuse_guide(model, hints if given else scribbles)
     if reference_strength is not None:
         check_strength(reference_strength)
-    if reference is not None and not isinstance(reference, ColorStats):
-        reference = reference_stats(as_photo(reference).rgb)
-    return {"hints": hints, "scribbles": scribbles, "reference": reference, "reference_strength": reference_strength}
+    return {"hints": hints, "scribbles": scribbles, "reference": _reference_stats(reference),
+            "reference_strength": reference_strength}
+
+
+def _reference_stats(reference) -> ColorStats | None:
+    """A reference (path, array, Photo, or ColorStats already) as its ColorStats; None stays None."""
+    if reference is None or isinstance(reference, ColorStats):
+        return reference
+    return reference_stats(as_photo(reference).rgb)
 
 
 def colorize_photo(photo: Photo, model: Colorizer, render_size: int | None = None,
@@ -185,16 +192,15 @@ def colorize_photo(photo: Photo, model: Colorizer, render_size: int | None = Non
     """Colorize a decoded Photo; alpha is kept. See :func:`colorize` for the knobs.
 
     Hints, scribbles and the reference are checked (and read, when paths)
-    before any colorizing.
+    before any colorizing; ``reference`` may also be the
+    :class:`chromatize.transfer.ColorStats` that :func:`check_guidance` returns.
     """
     check_settings(render_size, saturation)
     strength = STRENGTH if reference_strength is None else check_strength(reference_strength)
     guide = load_guide(photo.rgb.shape[:2], hints, scribbles)
     if not model.accepts_hints:
         refuse_guide(model, guide)
-    stats = reference
-    if reference is not None and not isinstance(reference, ColorStats):
-        stats = reference_stats(as_photo(reference).rgb)
+    stats = _reference_stats(reference)
     L = lightness(photo.rgb)
     ab = predict_ab(model, L, render_size, saturation, guide=guide, reference=stats, reference_strength=strength)
     return Photo(merge_full(L, ab), photo.alpha)

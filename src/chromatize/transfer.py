@@ -154,7 +154,7 @@ def match_reference(L: np.ndarray, ab: np.ndarray, reference: ColorStats, streng
     >>> import numpy as np
     >>> L = np.full((4, 4), 60, np.float32)
     >>> ref = color_stats(L, np.full((4, 4, 2), 20, np.float32))
-    >>> match_reference(L, np.zeros((4, 4, 2), np.float32), ref, strength=0.5)[0, 0]
+    >>> match_reference(L, np.zeros((4, 4, 2), np.float32), ref, strength=0.5)[0, 0].round(3)
     array([10., 10.], dtype=float32)
     """
     strength = check_strength(strength)

@@ -75,6 +75,18 @@ def test_cascade_agrees_with_the_exact_solve():
     np.testing.assert_array_equal(cascade[guide.mask > 0], guide.ab[guide.mask > 0])
 
 
+def test_reach_lets_colours_fade_with_distance():
+    L = np.full((41, 121), 50, np.float32)
+    guide = rasterize([Hint(60, 20, (30.0, 0.0))], L.shape)
+    a = propagate(L, guide, reach=10, max_direct_pixels=10**9)[20, :, 0]
+    assert a[60] == 30 and 0 < a[100] < a[80] < a[70] < 30
+    assert a[80] / a[100] == pytest.approx(np.exp(2) * np.sqrt(2), rel=0.35)  # ~ exp(-d / reach) / sqrt(d) in 2-D
+    cascade = propagate(L, guide, reach=10, max_direct_pixels=21 * 61)[20, :, 0]
+    assert cascade[100] < 0.2 * cascade[65]
+    with pytest.raises(ValueError, match="reach must be a positive"):
+        propagate(L, guide, reach=0)
+
+
 def test_empty_guide_and_bad_shapes():
     L = np.full((4, 5), 50, np.float32)
     empty = Guide(np.zeros((4, 5, 2), np.float32), np.zeros((4, 5), np.float32))

@@ -25,15 +25,6 @@ TINY = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 1
 
 
 @pytest.fixture(scope="module")
-def photo_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(7)
-    for i in range(12):
-        Image.fromarray(make_photo(rng, 40 + 2 * i, 48)).save(d / f"p{i}.png")
-    return d
-
-
-@pytest.fixture(scope="module")
 def trained(photo_dir, tmp_path_factory):
     """A finished 4-step run, interrupted at step 2 by Ctrl-C and resumed."""
     out = tmp_path_factory.mktemp("run") / "run"

@@ -17,6 +17,9 @@ the two runs' noise differs (measured: 5e-5 and 1.5e-4). They, and
 ``fuse.1.running_mean`` that follows them, are checked to stay within ``2 * lr``
 per step, and the two networks' outputs to agree (batch norm cancels them).
 The one-step gradients agree to 3e-6 of their scale; batch-norm statistics to 6e-8.
+
+A last test sends SIGINT to torchrun, as Ctrl-C does: both processes stop after
+the same step and rank 0 checkpoints it.
 """
 
 from __future__ import annotations
@@ -29,9 +32,6 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from conftest import make_photo
 
 torch = pytest.importorskip("torch")
 
@@ -49,27 +49,28 @@ ATOL, RTOL = 2e-5, 1e-4
 NULL_SPACE = ("glob.0.bias", "glob.2.bias", "fuse.1.running_mean")
 
 
-@pytest.fixture(scope="module")
-def photo_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(7)
-    for i in range(12):
-        Image.fromarray(make_photo(rng, 40 + 2 * i, 48)).save(d / f"p{i}.png")
-    return d
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def torchrun(args: list[str], nproc: int = 2, timeout: float = 180) -> subprocess.CompletedProcess:
+def start_torchrun(args: list[str], nproc: int = 2) -> subprocess.Popen:
     """``torchrun --nproc_per_node nproc -m chromatize ARGS`` on 127.0.0.1, one thread per process."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--nnodes", "1",
            "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "chromatize", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 180) -> tuple[str, str]:
+    """Its stdout and stderr once it ends; past ``timeout`` it is stopped (workers included) and the test fails."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # torchrun passes it on to its workers, and kills them 30 s later
+        proc.communicate(timeout=60)
+        raise
 
 
 def test_the_shares_of_a_batch_make_the_one_process_batch(photo_dir, tmp_path):
@@ -124,9 +125,10 @@ def test_two_gloo_processes_match_one_process(photo_dir, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train_cnn([photo_dir], two, TrainConfig(steps=4, **CFG), progress=interrupt)
-    res = torchrun(["train", "cnn", "--resume", "--out", str(two), str(photo_dir)])
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.count("trained 4 steps") == 1  # only rank 0 reports
+    proc = start_torchrun(["train", "cnn", "--resume", "--out", str(two), str(photo_dir)])
+    out, err = finish(proc)
+    assert proc.returncode == 0, err[-3000:]
+    assert out.count("trained 4 steps") == 1  # only rank 0 reports
     log = [json.loads(line) for line in (two / "log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in log] == [4]  # validated once, by rank 0
     assert json.loads((two / "config.json").read_text())["state"]["step"] == 4
@@ -146,3 +148,29 @@ def test_two_gloo_processes_match_one_process(photo_dir, tmp_path):
     x = torch.from_numpy(np.random.default_rng(3).uniform(-1, 1, (2, 1, 32, 48)).astype(np.float32))
     with torch.no_grad():
         np.testing.assert_allclose(a.eval()(x).numpy(), b.eval()(x).numpy(), atol=2e-4, rtol=1e-3)
+
+
+def test_ctrl_c_stops_every_process_at_one_step_and_saves_it(photo_dir, tmp_path):
+    """SIGINT to torchrun (as Ctrl-C): both processes stop after the same step and rank 0 checkpoints it."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+
+    def interrupt(info):
+        if info.get("step") == 1 and "loss" in info:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # a tiny run of many steps, checkpointed every 2
+        train_cnn([photo_dir], run, TrainConfig(steps=100_000, **{**CFG, "checkpoint_every": 2}), progress=interrupt)
+    proc = start_torchrun(["train", "cnn", "--resume", "--out", str(run), str(photo_dir)])
+    deadline = time.time() + 120
+    while json.loads((run / "config.json").read_text())["state"]["step"] < 3 and time.time() < deadline:
+        time.sleep(0.2)  # until the 2 processes have checkpointed once
+    proc.send_signal(signal.SIGINT)
+    _, err = finish(proc, timeout=90)
+    assert proc.returncode != 0 and err.count("Aborted!") == 2  # both workers stopped on the interrupt
+    step = json.loads((run / "config.json").read_text())["state"]["step"]
+    assert step >= 3 and load_torch(run)[0] is not None
+    log = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert log == sorted(set(log)) and log[-1] <= step  # rank 0 alone wrote it, once per epoch

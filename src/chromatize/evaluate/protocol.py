@@ -46,7 +46,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..infer import colorize_photo
-from ..io import DEFAULT_MAX_PIXELS, ImageReadError, Photo, as_photo, atomic_write_text, list_images, read_image, thumbnail
+from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, as_photo, atomic_write_text, list_images,
+                  read_image, thumbnail)
 from ..metrics import METRICS, compute_all
 from ..models import Colorizer, load_model, mean_baseline
 from ..models.base import GrayBaseline, MeanABBaseline
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_SIZE",
     "TABLE_COLUMNS",
     "dataset_files",
+    "check_outputs",
     "EvalResult",
     "resize_longer",
     "lineup",
@@ -409,6 +411,22 @@ def evaluate(
             if progress is not None:
                 progress(done, total, path)
     return result
+
+
+def check_outputs(json_path=None, csv_path=None, report_dir=None, *, overwrite: bool = False) -> None:
+    """Refuse, before any work, outputs that exist (a report is its folder's ``index.html``).
+
+    Raises
+    ------
+    chromatize.io.OutputExistsError
+        If one exists and ``overwrite`` is false.
+    """
+    targets = [Path(p) for p in (json_path, csv_path) if p is not None]
+    if report_dir is not None:
+        targets.append(Path(report_dir) / "index.html")
+    for t in targets:
+        if t.exists() and not overwrite:
+            raise OutputExistsError(f"{t}: exists (use --overwrite to replace it)")
 
 
 def write_json(result: EvalResult, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -19,7 +19,8 @@ from ..io import OutputExistsError, atomic_write_text, write_image
 from ..metrics import METRICS
 from ..text import html_table
 from ..models import Colorizer
-from .protocol import DEFAULT_SIZE, THUMB_SIZE, EvalResult, Progress, evaluate, format_value, write_csv, write_json
+from .protocol import (DEFAULT_SIZE, THUMB_SIZE, EvalResult, Progress, check_outputs, evaluate, format_value, write_csv,
+                       write_json)
 
 __all__ = ["write_eval_report", "run_evaluation"]
 
@@ -189,12 +190,7 @@ def run_evaluation(
     chromatize.io.OutputExistsError
         If an output exists and ``overwrite`` is false.
     """
-    targets = [Path(p) for p in (json_path, csv_path) if p is not None]
-    if report_dir is not None:
-        targets.append(Path(report_dir) / "index.html")
-    for t in targets:
-        if t.exists() and not overwrite:
-            raise OutputExistsError(f"{t}: exists (use --overwrite to replace it)")
+    check_outputs(json_path, csv_path, report_dir, overwrite=overwrite)
     result = evaluate(datasets, models, size, thumb_size=THUMB_SIZE if report_dir is not None else None, progress=progress)
     if json_path is not None:
         write_json(result, json_path, overwrite=overwrite)

@@ -46,7 +46,7 @@ from ..io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, a
 from ..metrics import METRICS, compute_all
 from ..models import Colorizer, load_model
 from ..text import html_table, markdown_table, one_line
-from .protocol import DEFAULT_SIZE, dataset_files, format_value, resize_longer
+from .protocol import DEFAULT_SIZE, check_outputs, dataset_files, format_value, resize_longer
 
 __all__ = [
     "DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep_points",
@@ -381,12 +381,7 @@ def run_sweep(
     chromatize.io.OutputExistsError
         If an output exists and ``overwrite`` is false.
     """
-    targets = [Path(p) for p in (json_path, csv_path) if p is not None]
-    if report_dir is not None:
-        targets.append(Path(report_dir) / "index.html")
-    for t in targets:
-        if t.exists() and not overwrite:
-            raise OutputExistsError(f"{t}: exists (use --overwrite to replace it)")
+    check_outputs(json_path, csv_path, report_dir, overwrite=overwrite)
     result = sweep(datasets, models, counts, size, seed=seed, progress=progress)
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n", overwrite=True)

@@ -72,7 +72,7 @@ class TrainConfig:
     widths: tuple = ()  #: the network's channel widths; () = the architecture's default
     tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
     hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
-    min_chroma: float = 0.0  #: drop training photos whose mean a*b* chroma is below this (gray photos)
+    min_chroma: float = 0.0  #: drop training photos (not validation ones) whose mean a*b* chroma is below this
     init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
 
     def __post_init__(self):
@@ -196,13 +196,12 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     config = config or TrainConfig()
 
     photos = load_photos(list_images(data, recursive=True), config.long_side)
-    if config.min_chroma > 0:
-        photos = [p for p in photos if mean_chroma(p) >= config.min_chroma]
     if len(photos) < 2:
         raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
     n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
     val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
-    train = [photos[i] for i in train_idx]
+    # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
+    train = [photos[i] for i in train_idx if not config.min_chroma or mean_chroma(photos[i]) >= config.min_chroma]
     val = ValidationSet([photos[i] for i in val_idx])
 
     device = _device(config.device)
@@ -376,7 +375,11 @@ def train_cnn(
     overwrite: bool = False,
     progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train (or resume, or fine-tune) the CNN colorizer.
+    """Train (or resume, or fine-tune) the CNN colorizer, in this process.
+
+    Several processes started by torchrun train together with
+    :func:`chromatize.train.distributed.train_cnn_distributed` instead (the CLI
+    picks it when ``WORLD_SIZE`` is set).
 
     Parameters
     ----------

@@ -266,7 +266,8 @@ def train_cnn_distributed(
         sync_batch_norm(run.model, run.device)
         # Batch norm buffers are the same everywhere (global statistics), so DDP need not broadcast them.
         run.ddp = nn.parallel.DistributedDataParallel(
-            run.model, device_ids=[run.device.index or 0] if backend == "nccl" else None, forward_sync_buffers=False)
+            run.model, device_ids=[torch.cuda.current_device()] if backend == "nccl" else None,
+            forward_sync_buffers=False)
         with torch_threads(run.config.threads):
             return _loop(run, progress if env.lead else None)
     finally:

@@ -1,0 +1,103 @@
+"""The batch on Ray Data: a local Ray on 2 CPUs gives the local batch's outputs, byte for byte, and its report.
+
+One module-scoped Ray (``ray.init(num_cpus=2)``) serves every test; the archive
+is a few tiny generated photos, a sub-folder, and two bad files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from chromatize.batch import colorize_files
+from chromatize.cli import main
+from chromatize.models import load_model
+
+from conftest import make_photo
+
+ray = pytest.importorskip("ray")
+
+from chromatize.ray_batch import colorize_files_ray  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    rng = np.random.default_rng(5)
+    (root / "sub").mkdir()
+    for i, name in enumerate(["a.png", "b.jpg", "c.png", "sub/d.png", "sub/a.png"]):
+        Image.fromarray(make_photo(rng, 30 + 4 * i, 40)).save(root / name)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
+    (root / "empty.png").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def local(archive, tmp_path_factory):
+    """The local batch's outputs and report."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    res = CliRunner().invoke(main, ["colorize", str(archive), "-o", str(out), "-r", "--compare"])
+    return out, res
+
+
+def outputs(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_ray_gives_the_local_outputs_and_report(local_ray, archive, local, tmp_path):
+    out, res_local = local
+    res = CliRunner().invoke(main, ["colorize", str(archive), "-o", str(tmp_path / "out"), "-r", "--compare",
+                                    "--ray", "--ray-workers", "2"])
+    assert res.exit_code == res_local.exit_code == 1  # two bad files, listed at the end
+    # the same summary, the same error lines in the same order
+    assert res.output.replace(str(tmp_path / "out"), "OUT") == res_local.output.replace(str(out), "OUT")
+    assert "broken.jpg" in res.output and "empty.png: empty file" in res.output
+    got, want = outputs(tmp_path / "out"), outputs(out)
+    assert len(want) == 10 and got.keys() == want.keys()  # 5 photos, each with its compare strip
+    assert all(got[k] == want[k] for k in want)  # byte for byte, PNG and JPEG
+
+
+def test_a_rerun_finishes_only_what_is_missing(local_ray, archive, local, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(local[0], out)
+    (out / "a.png").unlink()  # as if the job had been killed before these
+    (out / "sub" / "d_compare.png").unlink()
+    result = colorize_files_ray([archive], out, recursive=True, compare=True, workers=1)
+    assert sorted(p.name for p in result.written) == ["a.png", "d_compare.png"]
+    assert sorted(p.name for p in result.colorized) == ["a.png", "d.png"]
+    assert len(result.skipped) == 3
+    want = colorize_files([archive], tmp_path / "again", recursive=True, compare=True)
+    assert result.failed == want.failed  # the bad files again, named and explained as locally
+    assert outputs(out) == outputs(local[0])
+
+
+def test_overwrite_redoes_every_file(local_ray, archive, local, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(local[0], out)
+    result = colorize_files_ray([archive / "a.png", archive / "b.jpg"], out, overwrite=True, workers=1, threads=2)
+    assert sorted(p.name for p in result.written) == ["a.png", "b.jpg"] and not result.skipped
+
+
+def test_without_ray_the_cli_says_what_to_install(archive, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if it were not installed
+    res = CliRunner().invoke(main, ["colorize", str(archive / "a.png"), "-o", str(tmp_path), "--ray"])
+    assert res.exit_code == 1
+    assert res.output.strip() == ("Error: this command needs ray, which is not installed: "
+                                  "pip install 'chromatize[scale]'")
+
+
+def test_a_loaded_model_cannot_be_sent_to_the_workers(archive, tmp_path):
+    with pytest.raises(TypeError, match="model name or folder"):
+        colorize_files_ray([archive], tmp_path, load_model("gray"))
