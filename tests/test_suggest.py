@@ -44,7 +44,7 @@ def test_bins_suggest_the_probable_colours_at_the_pixel(photo):
 
 
 def test_regression_models_offer_their_colour_and_the_training_colours(photo):
-    L, colors = suggest_colors(photo, load_model("cnn"), 10, 5)
+    L, colors = suggest_colors(photo, load_model("cnn-small"), 10, 5)
     assert colors[0].source == "model" and {c.source for c in colors[1:]} == {"training"}
     assert 0 <= L <= 100
     # every colour is shown at the pixel's lightness
@@ -88,3 +88,11 @@ def test_build_color_table_counts_the_photos_colours(tmp_path):
     L, a, b = rgb_to_lab(red)[0, 0]
     band = table["bands"][int(L // 10)]
     assert band[0][2] == 1.0 and abs(band[0][0] - a) <= 5 and abs(band[0][1] - b) <= 5
+
+
+def test_the_default_cnn_offers_its_probable_bins(photo):
+    _, colors = suggest_colors(photo, load_model("cnn"), 10, 5)
+    sources = [c.source for c in colors]
+    assert sources[0] == "model" and "bins" in sources and "training" in sources
+    weights = [c.weight for c in colors if c.source == "bins"]
+    assert all(w > 0 for w in weights) and sum(weights) <= 1 + 1e-6  # probabilities of merged bins

@@ -224,10 +224,10 @@ def test_work_pool_queue_and_timeout():
 
 def test_suggest(client, image, photo):
     answer = post(client, "/api/suggest", image=image, x=5, y=7, model="cnn").json()
-    colors = answer["colors"]
-    assert colors[0]["source"] == "model" and {c["source"] for c in colors[1:]} == {"training"}
+    colors = answer["colors"]  # the default cnn classifies into bins: its probable bins come first
+    assert colors[0]["source"] == "model" and {c["source"] for c in colors[1:]} == {"bins", "training"}
     assert all(len(c["hex"]) == 7 and c["hex"][0] == "#" and len(c["ab"]) == 2 for c in colors)
-    assert set(answer["sources"]) == {"model", "training"} and 0 <= answer["lightness"] <= 100
+    assert set(answer["sources"]) >= {"model", "training"} and 0 <= answer["lightness"] <= 100
     assert_error(post(client, "/api/suggest", image=image, x=500, y=7), 400, "outside the photo")
     assert_error(post(client, "/api/suggest", image=image, y=7), 400, "x")
     assert_error(post(client, "/api/suggest", image=b"nope", x=1, y=1), 400, "photo.png")

@@ -11,7 +11,7 @@ size and given to the model, which must accept hints. A reference photo's
 colours move the prediction towards them (``chromatize.transfer``), with any
 model. When the prediction is changed after the model (saturation,
 reference), the hinted colours are put back and their change spread by
-Levin's propagation, so hints always win.
+Levin's propagation, so these changes never override a hint.
 """
 
 from __future__ import annotations
