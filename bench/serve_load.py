@@ -239,9 +239,9 @@ def section(args, command: str, edit: dict, loads: list[dict], split: list[list[
         *([f"Where an edit's time goes (`{args.model}` takes hints by Levin's propagation of their residual; "
            "median ms, measured in one process just before):", "",
            markdown_table(["step", "ms"], split), "",
-           "The exact sparse solve is most of an edit. With it capped at 128x128 (the cascade's coarse level; a "
-           "setting of `chromatize.models.levin.propagate` that the web server does not choose) the median edit "
-           f"would be about {np.median(e) - float(split[1][1]) + float(split[2][1]):.0f} ms.", ""]
+           "An exact solve at 256x256 would be most of an edit; a net without hint channels therefore solves "
+           "the residuals exactly at 128x128 and refines them by the cascade "
+           "(`chromatize.models.cnn.HYBRID_DIRECT_PIXELS`), the last row, which the edits above include.", ""]
           if split else []),
         "Concurrent requests, all sent at once (ms; a 503 is the queue refusing at once, with Retry-After; "
         "memory is the server's peak resident set):",

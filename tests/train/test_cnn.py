@@ -183,3 +183,17 @@ def test_a_run_folder_is_a_model(trained, tmp_path):
     res = CliRunner().invoke(main, ["colorize", str(src), "-m", str(out), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "o" / "in.png").is_file()
+
+
+def test_fine_tune_the_bundled_default(photo_dir, tmp_path):
+    """--init default: the shipped (pretrained-encoder) CNN fine-tuned for two steps, then used by name of its run."""
+    cfg = TrainConfig(init="default", loss="classify", reg_loss="l1", steps=2, batch_size=2, crop=32, long_side=48,
+                      val_split=2, warmup_steps=1, threads=1, lr=1e-4)
+    train_cnn([photo_dir], tmp_path / "mine", cfg)
+    base, _ = load_torch(__import__("chromatize").models.bundled_model_dir("cnn"))
+    tuned, tuned_cfg = load_torch(tmp_path / "mine")
+    assert tuned_cfg.extra["arch"] == "effnet" and tuned_cfg.stride == 32
+    a, b = base.state_dict()["head.weight"], tuned.state_dict()["head.weight"]
+    assert a.shape == b.shape and not torch.equal(a, b)
+    model = load_model(tmp_path / "mine")
+    assert model.name == "mine" and model.predict_ab(np.full((64, 96), 50, np.float32)).shape == (64, 96, 2)
