@@ -31,17 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SIDE = 256
 
 
-def val_photos(run: Path, n: int) -> list[tuple[str, np.ndarray]]:
-    """The first ``n`` photos of a training run's validation split (files in the run's own order)."""
-    saved = json.loads((run / "config.json").read_text())
-    train = saved["train"]
-    data = saved.get("data") or train.get("data")
-    if not data:
-        raise SystemExit(f"{run}: config.json does not record the training folders; pass --val-data")
-    return _split(data, train, n)
-
-
 def _split(data: list[str], train: dict, n: int) -> list[tuple[str, np.ndarray]]:
+    """The first ``n`` photos of a run's validation split, rebuilt from its seed and settings."""
     files = list_images(data, recursive=True)
     n_val = min(train["val_split"], len(files) // 5)
     val_idx, _ = split_validation(len(files), n_val, train["seed"])
@@ -90,8 +81,10 @@ def main() -> None:
     kodak = [(k, read_image(args.data / "kodak24" / f"{k}.png").rgb) for k in args.kodak]
     sets = {"kodak24": kodak}
     if args.run is not None:
+        if not args.val_data:
+            raise SystemExit("--run needs --val-data: the run's training folders, in the order it was given them")
         train = json.loads((args.run / "config.json").read_text())["train"]
-        sets["validation"] = _split(args.val_data, train, args.n_val) if args.val_data else val_photos(args.run, args.n_val)
+        sets["validation"] = _split(args.val_data, train, args.n_val)
     for name, photos in sets.items():
         fig = figure([row(rgb, models) for _, rgb in photos], labels)
         path = args.out / f"{name}.jpg"
