@@ -12,14 +12,21 @@ from pathlib import Path
 
 import click
 
-from .io import ImageReadError
+from .io import ImageReadError, is_uri
 from .models import ModelFormatError
 from .text import one_line
 
 #: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
 USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
 #: Optional dependencies, and the extra that installs each.
-EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale"}
+EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale", "pyarrow": "scale"}
+
+
+class PathOrURI(click.Path):
+    """A path, as ``click.Path`` gives it, or a URI (``s3://bucket/key``) kept as text (``Path`` folds ``//``)."""
+
+    def convert(self, value, param, ctx):
+        return value if is_uri(value) else super().convert(value, param, ctx)
 
 
 class Group(click.Group):
@@ -81,9 +88,10 @@ model_option = click.option(
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=PathOrURI(path_type=Path))
 @model_option
-@click.option("-o", "--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("-o", "--out", "outdir", required=True, type=PathOrURI(file_okay=False, path_type=Path),
+              help="Output folder, or a URI: s3://bucket/out, gs://bucket/out (through pyarrow).")
 @click.option("--render-size", type=click.IntRange(8, 4096), default=None,
               help="Working size of the model (CNN: longer side, default 256; choosing it: docs/FINETUNING.md).")
 @click.option("--overwrite", is_flag=True,
@@ -113,14 +121,15 @@ model_option = click.option(
                    "Needs: pip install 'chromatize[scale]'.")
 @click.option("--ray-address", default=None, metavar="ADDRESS",
               help="Join this Ray cluster (implies --ray): auto (this machine's cluster) or ray://HOST:10001. "
-                   "Inputs, OUT and the model must be at the same paths on every node.")
+                   "Inputs, OUT and the model must be at the same paths on every node "
+                   "(or inputs and OUT s3://, gs:// URIs).")
 @click.option("--ray-workers", type=click.IntRange(1), default=None,
               help="Ray actors, each holding one model copy. Default: the cluster's CPUs / --ray-threads.")
 @click.option("--ray-threads", type=click.IntRange(1), default=1, show_default=True,
               help="CPU threads (and Ray CPUs) per Ray actor.")
 def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation,
              hints, scribbles, reference, reference_strength, use_ray, ray_address, ray_workers, ray_threads):
-    """Colorize photos (files or folders) into OUT, keeping each file's name.
+    """Colorize photos (files or folders, or s3://, gs:// URIs) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
     becomes OUT/2020/a.jpg). Inputs that would get the same output name are
@@ -140,6 +149,7 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         chromatize colorize scan.jpg -o out/ --scribbles strokes.png --reference beach.jpg
         chromatize colorize archive/ -o colorized/ -r --ray                    # a local Ray
         chromatize colorize /mnt/archive -o /mnt/colorized -r --ray-address auto --ray-threads 2
+        chromatize colorize s3://bucket/scans -o s3://bucket/colorized -r --ray-address auto
     """
     from .batch import colorize_files, sample_images
 
@@ -321,6 +331,58 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     bar.close()
     if lead:
         click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
+
+
+@train.command("hints")
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (log, best/).")
+@click.option("--base", default="default", show_default=True, metavar="default|PATH",
+              help="The automatic effnet CNN the head learns on (frozen): the bundled cnn or a model folder.")
+@click.option("--steps", type=click.IntRange(1), default=3000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--crop", type=click.IntRange(32), default=160, show_default=True, help="Crop side, a multiple of 32.")
+@click.option("--long-side", type=click.IntRange(32), default=256, show_default=True,
+              help="Photos are resized so their longer side is this before cropping.")
+@click.option("--lr", type=float, default=3e-3, show_default=True, help="Peak learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-split", type=click.IntRange(0), default=200, show_default=True,
+              help="Photos held out (the same split as train cnn with the same data and seed).")
+@click.option("--val-every", type=click.IntRange(1), default=300, show_default=True, help="Steps between validations.")
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
+@click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
+@click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
+def train_hints_cmd(data, out, overwrite, **opts):
+    """Train a hint head: learned propagation of point hints on a frozen automatic CNN.
+
+    Simulated hints as Zhang et al. 2017 draw them; the head learns how far,
+    and to which pixels, a hint's colour should spread. OUT/best is a complete
+    model (the base CNN plus the head): use it with --hints, --scribbles or the
+    page (chromatize colorize -m OUT ...). With no hints it colorizes exactly
+    as the base.
+
+    \b
+    Example:
+        chromatize train hints photos/ --out runs/hints --time-budget-min 45
+        chromatize colorize photo.jpg --hints photo.json -m runs/hints -o out/
+    """
+    from tqdm import tqdm
+
+    from .train.hints import HintTrainConfig, train_hint_head
+
+    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(info):
+        if "val" in info:
+            v = info["val"]
+            bar.write(f"step {info['step']}: " + " ".join(f"{k}={x:.3f}" for k, x in v.items() if k.startswith("psnr")))
+        else:
+            bar.total = info["total"]
+            bar.n = info["step"]
+            bar.set_postfix(loss=f"{info['loss']:.5f}", refresh=True)
+
+    result = train_hint_head(data, out, HintTrainConfig(**opts), overwrite=overwrite, progress=progress)
+    bar.close()
+    click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
 
 
 class StageBars:

@@ -283,7 +283,7 @@ def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rn
 
 
 def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, max_size: int = 9,
-                   ab_norm: float = 100.0) -> np.ndarray:
+                   ab_norm: float = 100.0, counts: Sequence[int] | None = None) -> np.ndarray:
     """Simulated user hints for training, as Zhang et al. 2017 (colorization-pytorch) draw them.
 
     Per photo, the number of points is geometric: another point is added with
@@ -297,6 +297,8 @@ def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, m
     ab : ndarray of float32, shape (B, 2, H, W)
         True a*b* (real Lab units) of the crops.
     rng : numpy.random.Generator
+    counts : sequence of int, optional
+        Exactly this many points for each photo, instead of the geometric draw.
 
     Returns
     -------
@@ -306,7 +308,9 @@ def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, m
     b, _, h, w = ab.shape
     out = np.zeros((b, 3, h, w), np.float32)
     for i in range(b):
-        while rng.random() < 1 - p:
+        placed = 0
+        while (rng.random() < 1 - p) if counts is None else placed < counts[i]:
+            placed += 1
             size = int(rng.integers(1, max_size + 1))
             y = int(np.clip(rng.normal((h - size + 1) / 2, (h - size + 1) / 4), 0, h - size))
             x = int(np.clip(rng.normal((w - size + 1) / 2, (w - size + 1) / 4), 0, w - size))

@@ -34,6 +34,7 @@ from .text import one_line
 __all__ = [
     "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
     "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles", "load_guide",
+    "sweep_points", "sweep_hints",
 ]
 
 #: Largest hint square side accepted, in pixels.
@@ -319,3 +320,37 @@ def load_guide(shape: tuple[int, int], hints=None, scribbles=None) -> Guide | No
         if scribble.empty:
             scribble = None
     return merge_guides(scribble, hint_guide)
+
+
+def sweep_points(shape: tuple[int, int], n: int, rng: np.random.Generator, patch: int = 5) -> np.ndarray:
+    """Top-left corners (row, col) of ``n`` squares, normal around the centre, as Zhang et al. 2017's test sweep.
+
+    See ``chromatize.evaluate.sweep`` for the protocol.
+
+    Returns
+    -------
+    ndarray of int, shape (n, 2)
+    """
+    spans = np.array([max(side - patch + 1, 1) for side in shape], np.float64)
+    z = rng.normal(spans / 2, spans / 4, size=(n, 2))  # point by point: row, then column, as Zhang's loop
+    return np.clip(z.astype(int), 0, np.maximum(np.array(shape) - patch, 0))
+
+
+def sweep_hints(ab_true: np.ndarray, corners: np.ndarray, patch: int = 5) -> list[Hint]:
+    """One hint per corner: the ``patch`` square there, with the mean true a*b* of that square.
+
+    Parameters
+    ----------
+    ab_true : ndarray of float32, shape (H, W, 2)
+        The ground truth's a*b*.
+    corners : ndarray of int, shape (n, 2)
+        Top-left (row, col) of each square, from :func:`sweep_points`.
+    """
+    hints = []
+    for r, c in corners:
+        square = ab_true[r : r + patch, c : c + patch].reshape(-1, 2)
+        side = min(patch, ab_true.shape[0] - r, ab_true.shape[1] - c)
+        a, b = square.mean(axis=0)
+        # A square of odd side `side` centred at (c + (side - 1) / 2, r + (side - 1) / 2) covers exactly it.
+        hints.append(Hint(c + (side - 1) / 2, r + (side - 1) / 2, (float(a), float(b)), int(side)))
+    return hints

@@ -40,7 +40,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..color import rgb_to_lab
-from ..hints import Hint
+from ..hints import sweep_hints, sweep_points
 from ..infer import colorize_photo
 from ..io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, atomic_output, atomic_write_text, read_image
 from ..metrics import METRICS, compute_all
@@ -82,38 +82,6 @@ def parse_counts(text: str) -> tuple[int, ...]:
             raise ValueError(f"point counts must be integers 0..{MAX_COUNT} separated by commas, got {part!r} in {text!r}")
         counts.add(int(part))
     return tuple(sorted(counts))
-
-
-def sweep_points(shape: tuple[int, int], n: int, rng: np.random.Generator, patch: int = PATCH) -> np.ndarray:
-    """Top-left corners (row, col) of ``n`` squares, normal around the centre (module docstring).
-
-    Returns
-    -------
-    ndarray of int, shape (n, 2)
-    """
-    spans = np.array([max(side - patch + 1, 1) for side in shape], np.float64)
-    z = rng.normal(spans / 2, spans / 4, size=(n, 2))  # point by point: row, then column, as Zhang's loop
-    return np.clip(z.astype(int), 0, np.maximum(np.array(shape) - patch, 0))
-
-
-def sweep_hints(ab_true: np.ndarray, corners: np.ndarray, patch: int = PATCH) -> list[Hint]:
-    """One hint per corner: the ``patch`` square there, with the mean true a*b* of that square.
-
-    Parameters
-    ----------
-    ab_true : ndarray of float32, shape (H, W, 2)
-        The ground truth's a*b*.
-    corners : ndarray of int, shape (n, 2)
-        Top-left (row, col) of each square, from :func:`sweep_points`.
-    """
-    hints = []
-    for r, c in corners:
-        square = ab_true[r : r + patch, c : c + patch].reshape(-1, 2)
-        side = min(patch, ab_true.shape[0] - r, ab_true.shape[1] - c)
-        a, b = square.mean(axis=0)
-        # A square of odd side `side` centred at (c + (side - 1) / 2, r + (side - 1) / 2) covers exactly it.
-        hints.append(Hint(c + (side - 1) / 2, r + (side - 1) / 2, (float(a), float(b)), int(side)))
-    return hints
 
 
 def _seed_for(seed: int, image: str) -> np.random.Generator:

@@ -26,6 +26,7 @@ __all__ = [
     "MeanABBaseline",
     "read_config",
     "read_mean_ab",
+    "check_section",
     "refuse_guide",
     "write_config",
 ]
@@ -167,3 +168,19 @@ def write_config(folder: str | os.PathLike, config: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     config = {"format_version": FORMAT_VERSION, **config}
     atomic_write_text(folder / "config.json", json.dumps(config, indent=2, sort_keys=True))
+
+
+def check_section(d: object, cls: type, where: str, section: str) -> dict:
+    """``d`` if it is a dict whose keys are all fields of the dataclass ``cls``, else ModelFormatError.
+
+    ``section`` names the config entry in the message (``'decoding'``, ``'hint_head'``).
+    """
+    from dataclasses import fields
+
+    if not isinstance(d, dict):
+        raise ModelFormatError(f"{where}: {section!r} must be an object, got {type(d).__name__}")
+    known = {f.name for f in fields(cls)}
+    for key in d:
+        if key not in known:
+            raise ModelFormatError(f"{where}: unknown {section} key {key!r} (known: {', '.join(sorted(known))})")
+    return d

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -32,7 +32,8 @@ import numpy as np
 
 from ..color import AB_NORM, normalise_L
 from ..text import one_line
-from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, read_mean_ab
+from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_section, read_mean_ab
+from .hint_head import HintHead, HintHeadConfig
 
 __all__ = [
     "OUT_STRIDE", "GRID", "Decoding", "CNNFolderConfig", "read_cnn_config",
@@ -79,12 +80,7 @@ class Decoding:
         ModelFormatError
             Naming ``where`` and the offending key.
         """
-        if not isinstance(d, dict):
-            raise ModelFormatError(f"{where}: 'decoding' must be an object, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ModelFormatError(f"{where}: unknown decoding key {key!r} (known: {', '.join(sorted(known))})")
+        check_section(d, cls, where, "decoding")
         out = {}
         if "render_size" in d:
             out["render_size"] = _check_number(d["render_size"], int, where, "render_size", 8, MAX_RENDER_SIZE)
@@ -118,7 +114,8 @@ class CNNFolderConfig:
 
 
 #: Keys a CNN config.json may hold besides those read into CNNFolderConfig.
-_RECORD_KEYS = {"family", "format_version", "val_metrics", "train", "state", "notice", "arch"}
+_RECORD_KEYS = {"family", "format_version", "val_metrics", "train", "state", "notice", "arch", "hint_head",
+                "train_hints", "val_hints"}
 
 
 def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
@@ -145,6 +142,8 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
         raise ModelFormatError(f"{where}: 'bins' must be a list of [a, b] pairs") from None
     if not isinstance(config["model"], dict):
         raise ModelFormatError(f"{where}: 'model' must be an object, got {type(config['model']).__name__}")
+    if "hint_head" in config:
+        _read_hint_head(config["hint_head"], where)
     name = config.get("name", "cnn")
     if not isinstance(name, str):
         raise ModelFormatError(f"{where}: 'name' must be a string, got {name!r}")
@@ -158,6 +157,18 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
         name=name,
         extra={k: v for k, v in config.items() if k in _RECORD_KEYS},
     )
+
+
+def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float]]:
+    """The ``hint_head`` entry of a config: its settings and trained reach per head."""
+    if not isinstance(entry, dict) or set(entry) != {"config", "sigmas"}:
+        raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config' and 'sigmas'")
+    config = HintHeadConfig.from_dict(entry["config"], where)
+    sigmas = entry["sigmas"]
+    if (not isinstance(sigmas, list) or len(sigmas) != config.heads
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in sigmas)):
+        raise ModelFormatError(f"{where}: hint_head 'sigmas' must be {config.heads} positive numbers, got {sigmas!r}")
+    return config, sigmas
 
 
 def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
@@ -211,9 +222,11 @@ class NetColorizer(Colorizer):
 
     Hints reach a hint-trained network (``hint_channels`` = 3) as extra input
     channels (Zhang et al. 2017: a*b* / AB_NORM and the mask; zeros = no
-    hints). A network without them takes hints by propagation: its automatic
-    a*b* plus the hints' residuals spread by Levin et al.'s method
-    (``chromatize.models.levin.propagate``).
+    hints). A network with a hint head (``hint_head`` in config.json) passes
+    hints to it (:mod:`chromatize.models.hint_head`): the automatic a*b* plus
+    the hints' residuals spread by learned attention. A network with neither
+    takes hints by propagation: its automatic a*b* plus the hints' residuals
+    spread by Levin et al.'s method (``chromatize.models.levin.propagate``).
 
     Parameters
     ----------
@@ -231,6 +244,8 @@ class NetColorizer(Colorizer):
         self.decoding = config.decoding
         self.stride = config.stride
         self.hint_channels = config.hint_channels
+        #: The learned hint propagation, when the folder has one (set by the loader).
+        self.hint_head: HintHead | None = None
 
     @property
     def n_out(self) -> int:
@@ -255,6 +270,10 @@ class NetColorizer(Colorizer):
         """The network's output (C, h/4, w/4) for L (h, w) in 0..100 (and a guide, for a hint-trained net)."""
         raise NotImplementedError
 
+    def raw_features(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The output (C, h/4, w/4) and the decoder features (1, F, h/4, w/4) a hint head reads."""
+        raise NotImplementedError
+
     def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
         if L.ndim != 2 or L.shape[0] % self.stride or L.shape[1] % self.stride:
             raise ValueError(f"L must be (h, w) with sides multiples of {self.stride}, got {L.shape}")
@@ -263,8 +282,15 @@ class NetColorizer(Colorizer):
         if guide is not None and guide.empty:
             guide = None
         d = self.decoding
-        ab = decode(self.raw(L, guide if self.hint_channels else None), self.centers, d.temperature, d.mix, d.saturation)
+        head = self.hint_head if guide is not None else None
+        if head is not None:
+            out, feats = self.raw_features(L)
+        else:
+            out = self.raw(L, guide if self.hint_channels else None)
+        ab = decode(out, self.centers, d.temperature, d.mix, d.saturation)
         ab = cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if head is not None:
+            return head.propagate(feats, self.net_input(L), guide, ab)
         if guide is not None and not self.hint_channels:
             from .levin import propagate  # only when hints are given to a net that was not trained with them
 
@@ -300,12 +326,26 @@ class CNNColorizer(NetColorizer):
         except Exception as exc:  # ORT raises its own exception types
             raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
         self.input_name = self.session.get_inputs()[0].name
-        shape = self.session.get_outputs()[0].shape
+        outputs = self.session.get_outputs()
+        shape = outputs[0].shape
         if len(shape) != 4 or shape[1] != self.n_out:
             raise ModelFormatError(f"{onnx_path}: output shape {shape}, expected channels {self.n_out} from config.json")
+        self.output_name = outputs[0].name
+        if "hint_head" in config.extra:
+            if len(outputs) < 2:
+                raise ModelFormatError(f"{onnx_path}: config.json has a hint head but the network returns no features")
+            head_config, sigmas = _read_hint_head(config.extra["hint_head"], Path(onnx_path).parent / "config.json")
+            head_path = Path(onnx_path).parent / "hint_head.onnx"
+            if not head_path.is_file():
+                raise ModelFormatError(f"{head_path.parent}: config.json has a hint head but there is no hint_head.onnx")
+            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, threads)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
-        return self.session.run(None, {self.input_name: self.net_input(L, guide)})[0][0]
+        return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]
+
+    def raw_features(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out, feats = self.session.run(None, {self.input_name: self.net_input(L)})[:2]
+        return out[0], feats
 
 
 def load(folder: str | os.PathLike, config: dict) -> CNNColorizer:

@@ -237,22 +237,40 @@ def load_torch(folder: str | os.PathLike) -> tuple[nn.Module, CNNFolderConfig]:
     return model, config
 
 
-def export_onnx(model: ColorNet, path: str | os.PathLike, size: int = 256) -> None:
-    """Export the network (eval mode, float32, CPU) to ONNX with dynamic H and W."""
+class _WithFeatures(nn.Module):
+    """A network whose ``forward`` returns (output, decoder features), for export."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.forward_features(x)
+
+
+def export_onnx(model: ColorNet, path: str | os.PathLike, size: int = 256, features: bool = False) -> None:
+    """Export the network (eval mode, float32, CPU) to ONNX with dynamic H and W.
+
+    With ``features`` the graph has a second output, ``features``: the
+    decoder's last features, which a hint head reads (``EffUNet`` only).
+    """
     path = Path(path)
     was_training = model.training
     model = model.eval().cpu()
     x = torch.zeros(1, 1 + getattr(model.config, "extra_in", 0), size, size)
+    outputs = ["out", "features"] if features else ["out"]
     kwargs = dict(
-        input_names=["L"], output_names=["out"], opset_version=17,
-        dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "oh", 3: "ow"}},
+        input_names=["L"], output_names=outputs, opset_version=17,
+        dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"},
+                      **{name: {0: "batch", 2: "oh", 3: "ow"} for name in outputs}},
     )
+    net = _WithFeatures(model) if features else model
     with torch.no_grad(), warnings.catch_warnings(), atomic_output(path) as tmp:
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is the one that needs no onnxscript
         try:
-            torch.onnx.export(model, (x,), str(tmp), dynamo=False, **kwargs)
+            torch.onnx.export(net, (x,), str(tmp), dynamo=False, **kwargs)
         except TypeError:  # older torch without the dynamo switch
-            torch.onnx.export(model, (x,), str(tmp), **kwargs)
+            torch.onnx.export(net, (x,), str(tmp), **kwargs)
     model.train(was_training)
 
 
@@ -276,6 +294,12 @@ class TorchCNN(NetColorizer):
         x = torch.from_numpy(self.net_input(L, guide)).to(self.device)  # (1, 1 + hint_channels, h, w)
         with torch.no_grad():
             return self.model(x)[0].float().cpu().numpy()
+
+    def raw_features(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(self.net_input(L)).to(self.device)
+        with torch.no_grad():
+            out, feats = self.model.forward_features(x)
+        return out[0].float().cpu().numpy(), feats.float().cpu().numpy()
 
 
 def folder_config(mean_ab, centers: np.ndarray, decoding: Decoding | None = None, stride: int = STRIDE,

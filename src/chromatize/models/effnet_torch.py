@@ -326,6 +326,10 @@ class EffUNet(nn.Module):
         return torch.cat([rgb, x[:, 1:]], dim=1)  # (B, 3 + extra_in, H, W)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output and the decoder's last features (B, widths[2], H/4, W/4), which a hint head reads."""
         _, f4, f8, f16, f32 = self.encoder(self.encoder_input(x))
         t = self.top(f32)  # (B, c16, H/32, W/32)
         if self.config.global_width:
@@ -340,7 +344,7 @@ class EffUNet(nn.Module):
         d = self.up4(d, f4)  # (B, c4, H/4, W/4)
         if self.config.extra_in:
             d = d + self.hint4(pool_hints(x[:, 1:], 4))
-        return self.head(d)  # (B, n_bins + 2, H/4, W/4)
+        return self.head(d), d  # (B, n_bins + 2, H/4, W/4), (B, c4, H/4, W/4)
 
 
 def pool_hints(hints: torch.Tensor, k: int) -> torch.Tensor:

@@ -1,0 +1,236 @@
+"""Learned hint propagation: a hint's colour reaches the pixels the network sees as alike.
+
+A user's hint says two things: the colour at that point, and (through what
+the network knows about the photo) the colour of everything like that point: a
+hint on one leaf says something about every leaf. The hint head learns the
+second part on top of a frozen automatic network, from simulated hints
+(Zhang et al. 2017 [1]_ draw them the same way):
+
+1. The automatic network runs as always and also returns its decoder's
+   features at stride 4. A small head (``hint_head.onnx``; its torch twin is
+   :mod:`chromatize.models.hint_head_torch`) turns them, plus the full-size L,
+   into an embedding of ``heads x dim`` channels and a "keep the automatic
+   colour" logit ``beta`` at every pixel of the working size.
+2. The hints are pooled into cells of :data:`CELL` px (:func:`hint_keys`);
+   each cell with a hint is a *key*: its position, the embedding there, and
+   its *residual*, hint a*b* minus automatic a*b*.
+3. Every pixel attends over the keys (:func:`attend`): per head, the logit of
+   key k is ``<q, k> / sqrt(dim) - d^2 / (2 sigma_h^2) + log(hinted share of
+   the cell)``, with ``sigma_h`` learned per head, plus one null slot with
+   logit ``beta`` and residual 0. The softmax-weighted residual is added to
+   the automatic a*b*. With no hints nothing changes, so one network serves
+   both modes; far from any hint, or where the embedding differs, the null
+   slot wins and the automatic colour stays.
+
+Distances are in pixels of a :data:`UNIT_SIZE`-px working size (the training
+photos' size), so a change of render size does not change the reach of a
+hint.
+
+References
+----------
+.. [1] R. Zhang, J.-Y. Zhu, P. Isola, X. Geng, A. S. Lin, T. Yu, A. A. Efros,
+   "Real-Time User-Guided Image Colorization with Learned Deep Priors", SIGGRAPH 2017.
+.. [2] A. Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (the attention).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..color import AB_NORM
+from ..text import one_line
+from .base import ModelFormatError, check_section
+
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "attend", "HintHead"]
+
+#: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
+CELL = 4
+#: Most keys attended to; with more hinted cells the cells double in size until they fit.
+MAX_KEYS = 256
+#: Distances are measured in pixels of a working size with this longer side.
+UNIT_SIZE = 256
+#: Query pixels per block in :func:`attend` (bounds its memory: heads x block x keys floats).
+QUERY_BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class HintHeadConfig:
+    """Settings of a hint head; saved in ``config.json`` under ``hint_head``."""
+
+    feat_channels: int = 64  #: channels of the decoder features it reads (stride 4)
+    heads: int = 4
+    dim: int = 16  #: embedding channels per head
+    l_width: int = 8  #: channels of the small full-size convolution on L
+    sigmas: tuple = (8.0, 24.0, 64.0, 256.0)  #: initial reach of each head, px at UNIT_SIZE
+
+    def __post_init__(self):
+        object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
+        if len(self.sigmas) != self.heads:
+            raise ValueError(f"sigmas must have one value per head ({self.heads}), got {len(self.sigmas)}")
+
+    @classmethod
+    def from_dict(cls, d: object, where: str = "hint_head") -> "HintHeadConfig":
+        """Build from a saved dict, checking keys and types.
+
+        Raises
+        ------
+        ModelFormatError
+            Naming ``where`` and the offending key.
+        """
+        check_section(d, cls, where, "hint_head")
+        for key in ("feat_channels", "heads", "dim", "l_width"):
+            v = d.get(key, 1)
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 4096:
+                raise ModelFormatError(f"{where}: hint_head {key!r} must be an integer 1..4096, got {v!r}")
+        s = d.get("sigmas", [1.0] * d.get("heads", cls.heads))
+        if not isinstance(s, (list, tuple)) or not all(isinstance(v, (int, float)) and v > 0 for v in s):
+            raise ModelFormatError(f"{where}: hint_head 'sigmas' must be a list of positive numbers, got {s!r}")
+        try:
+            return cls(**d)
+        except ValueError as exc:
+            raise ModelFormatError(f"{where}: {one_line(exc)}") from None
+
+
+def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell: int = CELL,
+              max_keys: int = MAX_KEYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The keys of a guide: one per hinted cell (module docstring, step 2).
+
+    Parameters
+    ----------
+    guide_ab : ndarray of float32, shape (H, W, 2)
+        Hint a*b* (real Lab units) where ``mask`` > 0.
+    mask : ndarray of float32, shape (H, W)
+        Hinted share of each pixel, 0..1.
+    auto_ab : ndarray of float32, shape (H, W, 2)
+        The automatic prediction at the same size.
+    cell : int
+        Cell side in px; doubled until at most ``max_keys`` cells are hinted.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (K,)
+        Flat index (row * W + col) of the pixel nearest each key's hinted centroid.
+    residual : ndarray of float32, shape (K, 2)
+        Mean hint a*b* minus mean automatic a*b* over the cell's hinted pixels, / AB_NORM.
+    logw : ndarray of float32, shape (K,)
+        log of the cell's hinted share.
+    """
+    h, w = mask.shape
+    while True:
+        gh, gw = -(-h // cell), -(-w // cell)
+        pad = ((0, gh * cell - h), (0, gw * cell - w))
+
+        def cells(a: np.ndarray) -> np.ndarray:  # (H, W) -> sums over cells (gh, gw)
+            return np.pad(a, pad).reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+
+        m = cells(mask)
+        hit = m > 1e-6
+        if hit.sum() <= max_keys or cell >= max(h, w):
+            break
+        cell *= 2
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+    mm = m[hit]
+    cy = np.clip(np.rint(cells(mask * rows)[hit] / mm), 0, h - 1).astype(np.int64)
+    cx = np.clip(np.rint(cells(mask * cols)[hit] / mm), 0, w - 1).astype(np.int64)
+    diff = (guide_ab - auto_ab) * mask[..., None]  # (H, W, 2)
+    residual = np.stack([cells(diff[..., c])[hit] / mm for c in range(2)], axis=-1) / AB_NORM
+    logw = np.log(mm / (cell * cell))
+    return cy * w + cx, residual.astype(np.float32), logw.astype(np.float32)
+
+
+def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
+           sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK) -> np.ndarray:
+    """Every pixel's softmax-weighted residual over the keys and the null slot (module docstring, step 3).
+
+    Parameters
+    ----------
+    emb : ndarray of float32, shape (heads, dim, H, W)
+    beta : ndarray of float32, shape (H, W)
+        Logit of the null slot (keep the automatic colour).
+    index, residual, logw : from :func:`hint_keys`
+    sigmas : ndarray, shape (heads,)
+        Reach of each head in units.
+    unit : float
+        Length of one working pixel in units (``UNIT_SIZE / longer side``).
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, 2)
+        The change of a*b*, real Lab units.
+    """
+    heads, dim, h, w = emb.shape
+    n = h * w
+    q = np.ascontiguousarray(emb.reshape(heads, dim, n).transpose(0, 2, 1))  # (heads, N, dim)
+    keys = q[:, index].transpose(0, 2, 1) / np.float32(math.sqrt(dim))  # (heads, dim, K)
+    ky, kx = np.divmod(index, w)
+    inv = (0.5 / np.square(np.asarray(sigmas, np.float32) / np.float32(unit)))[:, None, None]  # per working px^2
+    b = beta.reshape(n).astype(np.float32)
+    out = np.empty((n, 2), np.float32)
+    for s in range(0, n, block):
+        e = min(s + block, n)
+        y, x = np.divmod(np.arange(s, e), w)
+        d2 = (np.square(y[:, None] - ky[None]) + np.square(x[:, None] - kx[None])).astype(np.float32)  # (n, K)
+        z = q[:, s:e] @ keys  # (heads, n, K)
+        z -= inv * d2[None]
+        z += logw[None, None]
+        top = np.maximum(z.max(axis=(0, 2)), b[s:e])  # (n,)
+        z -= top[None, :, None]
+        np.exp(z, out=z)
+        wsum = z.sum(axis=0)  # (n, K)
+        den = np.exp(b[s:e] - top) + wsum.sum(axis=1)
+        out[s:e] = (wsum @ residual) / den[:, None]
+    return (out * np.float32(AB_NORM)).reshape(h, w, 2)
+
+
+class HintHead:
+    """A trained hint head: its query network (ONNX Runtime or torch) and the attention in numpy.
+
+    Parameters
+    ----------
+    query : callable
+        (features (1, C, H/4, W/4), normalised L (1, 1, H, W)) ->
+        (embedding (1, heads * dim, H, W), beta (1, 1, H, W)), float32 arrays.
+    config : HintHeadConfig
+    sigmas : sequence of float
+        The trained reach of each head (px at UNIT_SIZE).
+    """
+
+    def __init__(self, query, config: HintHeadConfig, sigmas):
+        self._query = query
+        self.config = config
+        self.sigmas = np.asarray(sigmas, np.float32)
+
+    @classmethod
+    def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, threads: int = 2) -> "HintHead":
+        """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
+
+        Raises
+        ------
+        ModelFormatError
+            If the file is missing or not a valid ONNX model.
+        """
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own exception types
+            raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
+        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas)
+
+    def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
+        """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
+        index, residual, logw = hint_keys(guide.ab, guide.mask, auto_ab)
+        emb, beta = self._query(feats, x)
+        c = self.config
+        emb = np.asarray(emb[0]).reshape(c.heads, c.dim, *auto_ab.shape[:2])
+        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas,
+                              UNIT_SIZE / max(auto_ab.shape[:2]))
+        m = (guide.mask > 0)[..., None]
+        return np.where(m, guide.ab, ab).astype(np.float32)

@@ -1,0 +1,133 @@
+"""The hint head in PyTorch: training, saving and ONNX export (see :mod:`chromatize.models.hint_head`).
+
+Needs torch (``pip install chromatize[train]``). :class:`HintHeadNet` computes
+the embedding and the null logit; :func:`attend_batch` is
+:func:`chromatize.models.hint_head.attend` for a batch whose key lists are
+padded to one length (padding has ``logw = -inf``) and for a chosen subset of
+query pixels, so that training needs no full-size attention.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..io import atomic_output
+from .hint_head import HintHeadConfig
+
+__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "export_head_onnx", "HEAD_FILES"]
+
+#: Files a hint head adds to a CNN model folder.
+HEAD_FILES = ("hint_head.onnx", "hint_head.safetensors")
+
+
+class HintHeadNet(nn.Module):
+    """Decoder features (B, C, H/4, W/4) and normalised L (B, 1, H, W) -> embedding and null logit at (H, W).
+
+    The embedding is a 1x1 convolution of the features, upsampled x4
+    (bilinear), plus two small convolutions of L that sharpen it at edges; the
+    null logit ``beta`` is a 1x1 convolution of the features, upsampled.
+    """
+
+    def __init__(self, config: HintHeadConfig):
+        super().__init__()
+        self.config = config
+        c, hd = config.feat_channels, config.heads * config.dim
+        self.emb = nn.Conv2d(c, hd, 1)
+        self.beta = nn.Conv2d(c, 1, 1)
+        self.lnet = nn.Sequential(nn.Conv2d(1, config.l_width, 3, padding=1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(config.l_width, hd, 1))
+        self.log_sigma = nn.Parameter(torch.log(torch.tensor(config.sigmas, dtype=torch.float32)))
+        nn.init.zeros_(self.beta.weight)
+        nn.init.constant_(self.beta.bias, 2.0)  # at first the automatic colour mostly stays
+
+    @property
+    def sigmas(self) -> torch.Tensor:
+        return self.log_sigma.exp()
+
+    def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        e = F.interpolate(self.emb(feats), scale_factor=4.0, mode="bilinear", align_corners=False)
+        e = e + self.lnet(x[:, :1])  # (B, heads * dim, H, W)
+        b = F.interpolate(self.beta(feats), scale_factor=4.0, mode="bilinear", align_corners=False)  # (B, 1, H, W)
+        return e, b
+
+
+def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, residual: torch.Tensor,
+                 logw: torch.Tensor, sigmas: torch.Tensor, unit: torch.Tensor, queries: torch.Tensor,
+                 heads: int) -> torch.Tensor:
+    """:func:`chromatize.models.hint_head.attend` for a batch, at the query pixels only.
+
+    Parameters
+    ----------
+    emb : (B, heads * dim, H, W)
+    beta : (B, 1, H, W)
+    index : (B, K) int64 key pixels (flat), padded
+    residual : (B, K, 2), a*b* / AB_NORM
+    logw : (B, K); ``-inf`` marks padding
+    sigmas : (heads,) reach in units
+    unit : (B,) length of a working pixel in units
+    queries : (B, n) int64 flat pixel indices to evaluate
+    heads : int
+
+    Returns
+    -------
+    (B, n, 2) change of a*b* / AB_NORM at the query pixels.
+    """
+    b, hd, h, w = emb.shape
+    dim = hd // heads
+    flat = emb.reshape(b, heads, dim, h * w)
+    q = torch.gather(flat, 3, queries[:, None, None, :].expand(-1, heads, dim, -1))  # (B, heads, dim, n)
+    k = torch.gather(flat, 3, index[:, None, None, :].expand(-1, heads, dim, -1))  # (B, heads, dim, K)
+    z = torch.einsum("bhdn,bhdk->bhnk", q, k) / math.sqrt(dim)  # (B, heads, n, K)
+    qy, qx = queries // w, queries % w
+    ky, kx = index // w, index % w
+    d2 = ((qy[:, :, None] - ky[:, None, :]) ** 2 + (qx[:, :, None] - kx[:, None, :]) ** 2).float()  # (B, n, K)
+    inv = 0.5 * (unit[:, None] / sigmas[None, :]) ** 2  # (B, heads)
+    z = z - inv[:, :, None, None] * d2[:, None] + logw[:, None, None, :]
+    null = torch.gather(beta.reshape(b, h * w), 1, queries)  # (B, n)
+    z = torch.cat([null[:, :, None], z.permute(0, 2, 1, 3).reshape(b, queries.shape[1], -1)], dim=2)
+    p = torch.softmax(z, dim=2)[:, :, 1:].reshape(b, queries.shape[1], heads, -1).sum(dim=2)  # (B, n, K)
+    return p @ residual
+
+
+def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
+    """Write ``hint_head.safetensors`` and ``hint_head.onnx`` into ``folder``; returns the config entry."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    with atomic_output(folder / "hint_head.safetensors") as tmp:
+        save_file(state, str(tmp))
+    export_head_onnx(head, folder / "hint_head.onnx")
+    return {"config": asdict(head.config), "sigmas": [round(float(s), 4) for s in head.sigmas]}
+
+
+def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
+    """The torch head of a model folder, from its ``hint_head`` config entry."""
+    from safetensors.torch import load_file
+
+    head = HintHeadNet(HintHeadConfig(**entry["config"]))
+    head.load_state_dict(load_file(str(Path(folder) / "hint_head.safetensors")))
+    return head
+
+
+def export_head_onnx(head: HintHeadNet, path: str | os.PathLike, size: int = 64) -> None:
+    """Export the head (eval, float32, CPU) with dynamic H and W: inputs ``features``, ``L``; outputs ``emb``, ``beta``."""
+    was_training = head.training
+    head = head.eval().cpu()
+    feats = torch.zeros(1, head.config.feat_channels, size // 4, size // 4)
+    x = torch.zeros(1, 1, size, size)
+    axes = {"features": {2: "fh", 3: "fw"}, "L": {2: "h", 3: "w"}, "emb": {2: "h", 3: "w"}, "beta": {2: "h", 3: "w"}}
+    with torch.no_grad(), warnings.catch_warnings(), atomic_output(Path(path)) as tmp:
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(head, (feats, x), str(tmp), dynamo=False, input_names=["features", "L"],
+                          output_names=["emb", "beta"], dynamic_axes=axes, opset_version=17)
+    head.train(was_training)
+

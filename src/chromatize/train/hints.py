@@ -1,0 +1,265 @@
+"""Training the hint head (:mod:`chromatize.models.hint_head`) on a frozen automatic CNN.
+
+``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
+photos, holds out the same validation split as ``chromatize train cnn`` with
+the same seed and data (:func:`chromatize.data.split_validation`), and trains
+only the head: the automatic network runs without gradients, so a step costs
+about a third of a step of the network itself and the result with no hints is
+exactly the automatic one.
+
+Each sample is a random crop (:func:`chromatize.data.random_crops`) with
+simulated hints: half the time Zhang et al. 2017's draw (geometric number of
+points, p = 1/8, so often none), half the time a log-uniform count of 1 to
+``max_points``, so that dense hints (the sweep goes to 100 points) are seen
+too; square patches of side 1 to 9 px carrying the patch's mean true a*b*. The
+loss is the squared error of a*b* / AB_NORM at ``queries`` random pixels of
+each crop. All randomness comes from the seed: sample ``i`` of step ``s`` uses
+``default_rng([seed, 2, s, i])``.
+
+Every ``val_every`` steps the model is scored on the held-out photos by the
+hint sweep's own protocol (``chromatize.hints.sweep_points``, patches of
+``val_patch`` px, 1, 10 and 100 points) through the real colorizing path, and
+``out/best`` keeps the best: a complete model folder (the base network, its
+ONNX export with features, and the head).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..color import AB_NORM, normalise_L, rgb_to_lab
+from ..data import load_photos, random_crops, simulate_hints, split_validation
+from ..hints import sweep_hints, sweep_points
+from ..infer import colorize_photo
+from ..io import Photo, list_images
+from ..metrics import compute_all
+from ..models import bundled_model_dir
+from ..models.cnn import decode
+from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
+from ..models.hint_head import HintHead, HintHeadConfig, hint_keys
+from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
+from .cnn import torch_threads
+
+__all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "VAL_COUNTS"]
+
+#: Point counts scored on the validation photos.
+VAL_COUNTS = (1, 10, 100)
+
+
+@dataclass
+class HintTrainConfig:
+    """Settings of a hint-head run; saved in ``out/best/config.json`` under ``train_hints``."""
+
+    base: str = "default"  #: the automatic model: "default" (the bundled cnn) or a CNN model folder
+    steps: int = 3000
+    batch_size: int = 16
+    crop: int = 160  #: training crop side (multiple of 32)
+    long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
+    lr: float = 3e-3  #: peak learning rate (Adam, warm-up then cosine decay)
+    warmup_steps: int = 100
+    queries: int = 1024  #: pixels per crop where the loss is taken
+    max_points: int = 128  #: largest count of the log-uniform half of the hint draw
+    seed: int = 0
+    val_split: int = 200  #: held-out photos (as ``chromatize train cnn``)
+    val_quick: int = 60  #: of these, photos scored at each validation
+    val_every: int = 300
+    val_patch: int = 3  #: hint square side on the 256-px validation photos (5 px at the sweep's 512)
+    time_budget_min: float = 0.0  #: stop after this many minutes; 0 = no limit
+    threads: int = 2
+    head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
+
+
+def _base_dir(base: str) -> Path:
+    return bundled_model_dir("cnn") if base == "default" else Path(base)
+
+
+def draw_hint_batch(photos: Sequence[np.ndarray], config: HintTrainConfig,
+                    step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch ``step``: L (B, 1, c, c) 0..100, true a*b* (B, 2, c, c), hints (B, 3, c, c) (a*b* / AB_NORM, mask)."""
+    n = len(photos)
+    b = min(config.batch_size, n)
+    per_epoch = max(1, n // b)
+    epoch, k = divmod(step, per_epoch)
+    idx = np.random.default_rng([config.seed, epoch]).permutation(n)[k * b : (k + 1) * b]
+    Ls, abs_, hints = [], [], []
+    for i, j in enumerate(idx):
+        rng = np.random.default_rng([config.seed, 2, step, i])
+        L, _, ab = random_crops(photos, [j], config.crop, rng, full_ab=True)
+        if rng.random() < 0.5:
+            counts = None  # Zhang's geometric draw
+        else:
+            counts = [int(np.exp(rng.uniform(0.0, np.log(config.max_points + 1))))]
+        Ls.append(L)
+        abs_.append(ab)
+        hints.append(simulate_hints(ab, rng, ab_norm=AB_NORM, counts=counts))
+    return np.concatenate(Ls), np.concatenate(abs_), np.concatenate(hints)
+
+
+class _Trainer:
+    def __init__(self, config: HintTrainConfig, base: torch.nn.Module, folder, photos: list[np.ndarray]):
+        self.config, self.base, self.folder, self.photos = config, base, folder, photos
+        head_cfg = HintHeadConfig(**{**config.head, "feat_channels": base.config.widths[2]})
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.head = HintHeadNet(head_cfg)
+        self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
+        d = folder.decoding
+        self.decoding = (folder.centers if len(folder.centers) else None, d.temperature, d.mix, d.saturation)
+
+    def auto_ab(self, out: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The automatic a*b* (H, W, 2) of one network output, as the colorizer decodes it."""
+        ab = decode(out, *self.decoding)
+        return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+    def step(self, step: int, frac: float) -> float:
+        """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
+        cfg = self.config
+        L, ab_true, hints = draw_hint_batch(self.photos, cfg, step)
+        b, _, h, w = L.shape
+        x = torch.from_numpy(normalise_L(L))
+        with torch.no_grad():
+            out, feats = self.base.forward_features(x)
+        out = out.numpy()
+        autos, keys = [], []
+        for i in range(b):
+            auto = self.auto_ab(out[i], (h, w))
+            autos.append(auto)
+            keys.append(hint_keys(np.moveaxis(hints[i, :2], 0, -1) * AB_NORM, hints[i, 2], auto))
+        kmax = max(1, max(len(k[0]) for k in keys))
+        index = np.zeros((b, kmax), np.int64)
+        residual = np.zeros((b, kmax, 2), np.float32)
+        logw = np.full((b, kmax), -np.inf, np.float32)
+        for i, (ix, r, lw) in enumerate(keys):
+            index[i, : len(ix)], residual[i, : len(ix)], logw[i, : len(ix)] = ix, r, lw
+        rng = np.random.default_rng([cfg.seed, 3, step])
+        q = np.stack([rng.choice(h * w, size=min(cfg.queries, h * w), replace=False) for _ in range(b)])
+        auto_q = np.stack([a.reshape(-1, 2)[qi] for a, qi in zip(autos, q)]) / AB_NORM  # (B, n, 2)
+        true_q = np.stack([t.reshape(2, -1)[:, qi].T for t, qi in zip(ab_true, q)]) / AB_NORM
+        mask_q = np.stack([m.reshape(-1)[qi] for m, qi in zip(hints[:, 2], q)]) > 0  # (B, n)
+
+        scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+        for g in self.opt.param_groups:
+            g["lr"] = cfg.lr * scale
+        emb, beta = self.head(feats, x)
+        unit = torch.full((b,), cfg.long_side / 256.0)  # crops are cut from photos of long_side px
+        change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
+                              torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
+                              self.head.config.heads)
+        pred = torch.from_numpy(auto_q) + change
+        err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
+        loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+    def colorizer(self) -> TorchCNN:
+        """The base network and the current head, as a Colorizer (the inference path, torch inside)."""
+        net = TorchCNN(self.base, self.folder)
+        head = self.head.eval()
+
+        def query(feats, x):
+            with torch.no_grad():
+                e, b = head(torch.from_numpy(feats), torch.from_numpy(x))
+            return e.numpy(), b.numpy()
+
+        net.hint_head = HintHead(query, head.config, self.head.sigmas.detach().numpy())
+        return net
+
+
+def sweep_score(colorizer, photos: Sequence[np.ndarray], counts: Sequence[int] = VAL_COUNTS, patch: int = 3,
+                seed: int = 0) -> dict:
+    """Mean RGB PSNR of ``colorizer`` on ``photos`` with 0 and each of ``counts`` sweep points (seeded per photo)."""
+    scores: dict[int, list[float]] = {n: [] for n in (0, *counts)}
+    for i, truth in enumerate(photos):
+        ab_true = rgb_to_lab(truth)[..., 1:]
+        corners = sweep_points(truth.shape[:2], max(counts, default=0), np.random.default_rng([seed, 4, i]), patch)
+        for n in scores:
+            hints = sweep_hints(ab_true, corners[:n], patch) if n else None
+            pred = colorize_photo(Photo(truth), colorizer, hints=hints).rgb
+            scores[n].append(compute_all(pred, truth, ["psnr_rgb"])["psnr_rgb"])
+    return {f"psnr_{n}": float(np.mean(v)) for n, v in scores.items()}
+
+
+def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
+    """A complete model folder: the base network (ONNX with features), the head, the config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = save_head(trainer.head, folder)
+    cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra, "hint_head": entry})
+    save_model(trainer.base, folder, cfg)
+    export_onnx(trainer.base, folder / "model.onnx", features=True)
+    for name in ("NOTICE",):
+        if (base_dir / name).is_file():
+            shutil.copyfile(base_dir / name, folder / name)
+
+
+def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, config: HintTrainConfig | None = None,
+                    *, overwrite: bool = False, progress: Callable[[dict], None] | None = None) -> dict:
+    """Train a hint head on a frozen automatic CNN (module docstring); returns the best validation scores.
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` holds a run and ``overwrite`` is not set.
+    ValueError
+        If there are too few photos, or the base model is not an ``effnet`` CNN.
+    """
+    config = config or HintTrainConfig()
+    out = Path(out)
+    if (out / "log.jsonl").exists() and not overwrite:
+        raise FileExistsError(f"{out}: holds a run already (use --overwrite)")
+    base_dir = _base_dir(config.base)
+    base, folder = load_torch(base_dir)
+    if not hasattr(base, "forward_features"):
+        raise ValueError(f"{base_dir}: a hint head needs an effnet CNN (one that returns decoder features)")
+    base.eval()
+    for p in base.parameters():
+        p.requires_grad_(False)
+    folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")})
+    photos = load_photos(list_images(data, recursive=True), config.long_side)
+    if len(photos) < 2:
+        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
+    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
+    val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
+    val = [photos[i] for i in val_idx][: config.val_quick or None]
+    trainer = _Trainer(config, base, folder, [photos[i] for i in train_idx])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "log.jsonl").write_text("")
+    record = {"train_hints": asdict(config)}
+    best, best_score, t0, running = {}, -np.inf, time.time(), None
+    with torch_threads(config.threads):
+        auto = sweep_score(trainer.colorizer(), val, counts=()) if val else {}
+        step, budget = 0, 60.0 * config.time_budget_min
+        while (frac := max(step / config.steps, (time.time() - t0) / budget if budget else 0.0)) < 1.0:
+            trainer.head.train()
+            loss = trainer.step(step, frac)
+            step += 1
+            running = loss if running is None else 0.98 * running + 0.02 * loss
+            if progress is not None:
+                progress({"step": step, "total": config.steps, "loss": running})
+            last = step == config.steps or (budget and time.time() - t0 > budget)
+            if val and (step % config.val_every == 0 or last):
+                scores = {**auto, **sweep_score(trainer.colorizer(), val, patch=config.val_patch)}
+                score = float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))
+                line = {"step": step, "elapsed_s": round(time.time() - t0, 1), "loss": running, **scores,
+                        "sigmas": [round(float(s), 2) for s in trainer.head.sigmas]}
+                with open(out / "log.jsonl", "a") as f:
+                    f.write(json.dumps(line) + "\n")
+                if progress is not None:
+                    progress({"val": line, "step": step})
+                if score > best_score:
+                    best_score, best = score, line
+                    _save(trainer, out / "best", base_dir, {**record, "val_hints": line})
+        if not val:
+            _save(trainer, out / "best", base_dir, record)
+    return {"step": step, "elapsed_s": time.time() - t0, "best": best, "best_dir": str(out / "best")}

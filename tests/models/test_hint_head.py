@@ -1,0 +1,165 @@
+"""The learned hint head: keys, attention (numpy == torch), training, export, loading."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import chromatize  # noqa: E402
+from chromatize.color import AB_NORM  # noqa: E402
+from chromatize.hints import Guide  # noqa: E402
+from chromatize.models import ModelFormatError, load_model  # noqa: E402
+from chromatize.models.hint_head import HintHeadConfig, attend, hint_keys  # noqa: E402
+from chromatize.models.hint_head_torch import HintHeadNet, attend_batch  # noqa: E402
+
+
+def test_hint_keys_pool_each_hinted_cell():
+    h, w = 16, 24
+    mask = np.zeros((h, w), np.float32)
+    ab = np.zeros((h, w, 2), np.float32)
+    mask[1:3, 1:3] = 1  # 4 px in cell (0, 0)
+    ab[1:3, 1:3] = (40.0, -20.0)
+    mask[10, 21] = 1  # 1 px in cell (2, 5)
+    ab[10, 21] = (10.0, 10.0)
+    auto = np.full((h, w, 2), 5.0, np.float32)
+    index, residual, logw = hint_keys(ab, mask, auto, cell=4)
+    assert index.tolist() == [2 * w + 2, 10 * w + 21]  # centroid (1.5, 1.5) rounds to (2, 2)
+    np.testing.assert_allclose(residual * AB_NORM, [[35.0, -25.0], [5.0, 5.0]], atol=1e-4)
+    np.testing.assert_allclose(logw, np.log([4 / 16, 1 / 16]), rtol=1e-6)
+
+
+def test_hint_keys_coarsen_to_fit_max_keys():
+    mask = np.ones((64, 64), np.float32)  # every 4x4 cell hinted: 256 cells
+    ab = np.zeros((64, 64, 2), np.float32)
+    index, residual, logw = hint_keys(ab, mask, ab, cell=4, max_keys=100)
+    assert len(index) == 64  # cells of 8 px
+    np.testing.assert_allclose(logw, 0.0, atol=1e-6)
+
+
+def test_attention_numpy_matches_torch_and_respects_padding():
+    rng = np.random.default_rng(0)
+    heads, dim, h, w = 2, 4, 8, 12
+    emb = rng.normal(size=(heads * dim, h, w)).astype(np.float32)
+    beta = rng.normal(size=(h, w)).astype(np.float32)
+    index = np.array([5, 40, 77], np.int64)
+    residual = rng.normal(size=(3, 2)).astype(np.float32) / 5
+    logw = np.log(np.array([1.0, 0.5, 0.25], np.float32))
+    sigmas = np.array([3.0, 20.0], np.float32)
+    want = attend(emb.reshape(heads, dim, h, w), beta, index, residual, logw, sigmas, unit=2.0, block=13)
+    # torch: the same keys padded to 5 with -inf weights, every pixel a query
+    pad = lambda a, v: np.concatenate([a, np.full((2,) + a.shape[1:], v, a.dtype)])[None]  # noqa: E731
+    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None],
+                       torch.from_numpy(pad(index, 0)), torch.from_numpy(pad(residual, 0.0)),
+                       torch.from_numpy(pad(logw, -np.inf)), torch.from_numpy(sigmas), torch.tensor([2.0]),
+                       torch.arange(h * w)[None], heads)
+    np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
+    # far from every key and with a large null logit, nothing changes
+    quiet = attend(emb.reshape(heads, dim, h, w), np.full((h, w), 50.0, np.float32), index, residual, logw, sigmas)
+    assert np.abs(quiet).max() < 1e-6
+
+
+def test_head_shapes():
+    net = HintHeadNet(HintHeadConfig(feat_channels=8, heads=2, dim=3, sigmas=(4, 9)))
+    emb, beta = net(torch.zeros(2, 8, 4, 6), torch.zeros(2, 1, 16, 24))
+    assert emb.shape == (2, 6, 16, 24) and beta.shape == (2, 1, 16, 24)
+
+
+def _photos(folder, n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    for i in range(n):
+        im = np.zeros((96, 128, 3), np.uint8)
+        im[:] = rng.integers(0, 255, 3)
+        cv2.circle(im, (int(rng.integers(30, 100)), 48), 30, [int(v) for v in rng.integers(0, 255, 3)], -1)
+        cv2.imwrite(str(folder / f"p{i}.png"), im)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained_head(tmp_path_factory):
+    from chromatize.train.hints import HintTrainConfig, train_hint_head
+
+    root = tmp_path_factory.mktemp("hints")
+    data = _photos(root / "photos")
+    cfg = HintTrainConfig(steps=4, batch_size=3, crop=64, long_side=128, val_every=2, val_split=2, val_quick=2,
+                          queries=256)
+    result = train_hint_head([data], root / "run", cfg)
+    return root / "run", result, data
+
+
+def test_training_writes_a_loadable_model_that_uses_hints(trained_head):
+    run, result, data = trained_head
+    assert result["step"] == 4
+    lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4] and all("psnr_10" in x for x in lines)
+    model = load_model(run / "best")
+    assert model.hint_head is not None
+    photo = next(data.iterdir())
+    auto = chromatize.colorize(photo, model=model)
+    base = chromatize.colorize(photo, model="cnn")
+    np.testing.assert_array_equal(auto, base)  # no hints: exactly the automatic model
+    hinted = chromatize.colorize(photo, model=model, hints=[{"x": 64, "y": 48, "color": "#ff0000", "size": 5}])
+    assert np.abs(hinted.astype(int) - auto).mean() > 0.1
+    lab = cv2.cvtColor(hinted[46:51, 62:67].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    assert lab[..., 1].mean() > 30  # the hinted square is red
+
+
+def test_onnx_head_matches_torch_head(trained_head):
+    from chromatize.hints import rasterize, as_hints
+    from chromatize.models.cnn_torch import load_torch
+    from chromatize.models.hint_head import HintHead
+    from chromatize.models.hint_head_torch import load_head
+
+    run, _, _ = trained_head
+    onnx_model = load_model(run / "best")
+    base, cfg = load_torch(run / "best")
+    head = load_head(run / "best", cfg.extra["hint_head"]).eval()
+
+    def query(feats, x):
+        with torch.no_grad():
+            e, b = head(torch.from_numpy(feats), torch.from_numpy(x))
+        return e.numpy(), b.numpy()
+
+    from chromatize.models.cnn_torch import TorchCNN
+
+    torch_model = TorchCNN(base.eval(), cfg)
+    torch_model.hint_head = HintHead(query, head.config, cfg.extra["hint_head"]["sigmas"])
+    L = np.tile(np.linspace(20, 80, 96, dtype=np.float32), (64, 1))
+    guide = rasterize(as_hints([{"x": 10, "y": 10, "ab": [30, 40], "size": 3}, {"x": 70, "y": 40, "ab": [-20, 5]}]),
+                      L.shape)
+    a = onnx_model.predict_ab(L, guide)
+    b = torch_model.predict_ab(L, guide)
+    np.testing.assert_allclose(a, b, atol=0.05)
+
+
+def test_bad_hint_head_entries_are_one_line_errors(trained_head, tmp_path):
+    run, _, _ = trained_head
+    folder = tmp_path / "m"
+    shutil.copytree(run / "best", folder)
+    config = json.loads((folder / "config.json").read_text())
+    for bad, words in [({"config": {"heads": 2}, "sigmas": [1.0]}, "sigmas"), ("x", "hint_head"),
+                       ({"config": {"colour": 1}, "sigmas": []}, "colour")]:
+        (folder / "config.json").write_text(json.dumps({**config, "hint_head": bad}))
+        with pytest.raises(ModelFormatError, match=words) as err:
+            load_model(folder)
+        assert "\n" not in str(err.value) and "config.json" in str(err.value)
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "hint_head.onnx").unlink()
+    with pytest.raises(ModelFormatError, match="no hint_head.onnx"):
+        load_model(folder)
+
+
+def test_guide_with_mask_is_pasted_exactly(trained_head):
+    run, _, _ = trained_head
+    model = load_model(run / "best")
+    L = np.full((64, 64), 60.0, np.float32)
+    guide = Guide(np.full((64, 64, 2), (25.0, -15.0), np.float32), np.zeros((64, 64), np.float32))
+    guide.mask[20:24, 30:33] = 1
+    ab = model.predict_ab(L, guide)
+    np.testing.assert_allclose(ab[20:24, 30:33], np.broadcast_to((25.0, -15.0), (4, 3, 2)), atol=1e-5)
