@@ -33,3 +33,28 @@ def image_dir(tmp_path, rng):
     for i, ext in enumerate(["png", "jpg", "png"]):
         Image.fromarray(make_photo(rng, 20 + 4 * i, 28)).save(d / f"img{i}.{ext}")
     return d
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """A small archive to batch: five photos (one name in two folders), a broken JPEG, an empty PNG, a text file."""
+    root = tmp_path_factory.mktemp("archive")
+    rng = np.random.default_rng(5)
+    (root / "sub").mkdir()
+    for i, name in enumerate(["a.png", "b.jpg", "c.png", "sub/d.png", "sub/a.png"]):
+        Image.fromarray(make_photo(rng, 30 + 4 * i, 40)).save(root / name)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
+    (root / "empty.png").write_bytes(b"")
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture(scope="module")
+def local(archive, tmp_path_factory):
+    """The local batch of ``archive`` (recursive, with compare strips): its output folder and CLI result."""
+    from click.testing import CliRunner
+
+    from chromatize.cli import main
+
+    out = tmp_path_factory.mktemp("local") / "out"
+    return out, CliRunner().invoke(main, ["colorize", str(archive), "-o", str(out), "-r", "--compare"])

@@ -1,7 +1,8 @@
 """The batch on Ray Data: a local Ray on 2 CPUs gives the local batch's outputs, byte for byte, and its report.
 
 One module-scoped Ray (``ray.init(num_cpus=2)``) serves every test; the archive
-is a few tiny generated photos, a sub-folder, and two bad files.
+(``conftest.archive``) is a few tiny generated photos, a sub-folder, two bad
+files and a text file.
 """
 
 from __future__ import annotations
@@ -9,16 +10,12 @@ from __future__ import annotations
 import shutil
 import sys
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from chromatize.batch import colorize_files
 from chromatize.cli import main
 from chromatize.models import load_model
-
-from conftest import make_photo
 
 ray = pytest.importorskip("ray")
 
@@ -30,26 +27,6 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    root = tmp_path_factory.mktemp("archive")
-    rng = np.random.default_rng(5)
-    (root / "sub").mkdir()
-    for i, name in enumerate(["a.png", "b.jpg", "c.png", "sub/d.png", "sub/a.png"]):
-        Image.fromarray(make_photo(rng, 30 + 4 * i, 40)).save(root / name)
-    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
-    (root / "empty.png").write_bytes(b"")
-    return root
-
-
-@pytest.fixture(scope="module")
-def local(archive, tmp_path_factory):
-    """The local batch's outputs and report."""
-    out = tmp_path_factory.mktemp("local") / "out"
-    res = CliRunner().invoke(main, ["colorize", str(archive), "-o", str(out), "-r", "--compare"])
-    return out, res
 
 
 def outputs(folder):
@@ -81,6 +58,24 @@ def test_a_rerun_finishes_only_what_is_missing(local_ray, archive, local, tmp_pa
     want = colorize_files([archive], tmp_path / "again", recursive=True, compare=True)
     assert result.failed == want.failed  # the bad files again, named and explained as locally
     assert outputs(out) == outputs(local[0])
+
+
+def test_uris_give_the_local_outputs_report_and_resume(local_ray, archive, local, tmp_path):
+    # file:// URIs take the object-store path: listed, checked and read through pyarrow on the driver and the actors
+    out, res_local = local
+    res = CliRunner().invoke(main, ["colorize", archive.as_uri(), "-o", (tmp_path / "out").as_uri(), "-r",
+                                    "--compare", "--ray", "--ray-workers", "2"])
+    assert res.exit_code == 1
+    named = res.output.replace((tmp_path / "out").as_uri(), "OUT").replace(archive.as_uri(), "IN")
+    assert named == res_local.output.replace(str(out), "OUT").replace(str(archive), "IN")
+    assert "error: IN/broken.jpg: corrupt JPEG" in named and "error: IN/empty.png: empty file" in named
+    assert outputs(tmp_path / "out") == outputs(out)  # byte for byte
+    (tmp_path / "out" / "c.png").unlink()  # as if the job had been killed before it
+    result = colorize_files_ray([archive.as_uri()], (tmp_path / "out").as_uri(), recursive=True, compare=True,
+                                workers=1)
+    assert [str(p) for p in result.written] == [(tmp_path / "out" / "c.png").as_uri()]
+    assert len(result.skipped) == 4 and len(result.failed) == 2
+    assert outputs(tmp_path / "out") == outputs(out)
 
 
 def test_overwrite_redoes_every_file(local_ray, archive, local, tmp_path):

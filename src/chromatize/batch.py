@@ -7,6 +7,12 @@ done, read, colorize, write atomically) and returns a :class:`FileOutcome`
 instead of raising, and :meth:`BatchResult.add` collects the outcomes.
 :func:`start_batch` is everything before the first file (checks, plan, model,
 temp-file clean-up); :func:`colorize_files` is it and a loop over the jobs.
+
+Inputs and the output folder may also be URIs (``s3://bucket/scans``,
+``gs://...``, ``file:///...``), reached through pyarrow's filesystems
+(:class:`chromatize.io.UriPath`): one listing per input folder, the same
+names, skip, overwrite and error rules; a URI output is written whole in one
+put (an object store has no rename).
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ import numpy as np
 
 from .color import gray_to_rgb
 from .infer import check_guidance, check_settings, colorize_photo
-from .io import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, OutputExistsError, clean_temp_files, decode_image,
-                 read_image, write_image)
+from .io import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, OutputExistsError, UriPath, as_path,
+                 clean_temp_files, decode_image, location, read_image, write_image)
 from .models import Colorizer, load_model
 from .text import one_line
 
@@ -45,20 +51,20 @@ class Job:
 
     Attributes
     ----------
-    src : Path
-        The input file.
-    dst : Path
+    src : Path or UriPath
+        The input file (a ``UriPath`` for ``s3://...`` and other URIs).
+    dst : Path or UriPath
         The colorized output.
-    compare : Path or None
+    compare : Path, UriPath or None
         The ``original | gray | colorized`` strip, when asked for.
     """
 
-    src: Path
-    dst: Path
-    compare: Path | None = None
+    src: Path | UriPath
+    dst: Path | UriPath
+    compare: Path | UriPath | None = None
 
     @property
-    def outputs(self) -> list[Path]:
+    def outputs(self) -> list[Path | UriPath]:
         """Every file the job writes."""
         return [self.dst] + ([self.compare] if self.compare is not None else [])
 
@@ -82,7 +88,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def out_folders(self) -> list[Path]:
+    def out_folders(self) -> list[Path | UriPath]:
         """The folders the jobs write into, sorted."""
         return sorted({p.parent for job in self.jobs for p in job.outputs})
 
@@ -93,8 +99,8 @@ class FileOutcome:
 
     Attributes
     ----------
-    src : Path
-    written : list of Path
+    src : Path or UriPath
+    written : list of Path or UriPath
         Files written (none when all outputs were there already, or on failure).
     skipped : bool
         True when every output existed and ``overwrite`` was false: nothing to do.
@@ -104,8 +110,8 @@ class FileOutcome:
         One-line notices (only the first frame colorized, alpha dropped, ...).
     """
 
-    src: Path
-    written: list[Path] = field(default_factory=list)
+    src: Path | UriPath
+    written: list[Path | UriPath] = field(default_factory=list)
     skipped: bool = False
     error: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -171,7 +177,7 @@ def _stat_problem(path: Path) -> str | None:
 
 def find_inputs(
     inputs: Iterable[str | os.PathLike], *, recursive: bool = False, exclude: Iterable[str | os.PathLike] = (),
-) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]], list[str]]:
+) -> tuple[list[tuple[Path | UriPath, Path]], list[tuple[Path | UriPath, str]], list[str]]:
     """Expand files and folders into input images, each with its path relative to its input.
 
     A file given by name is taken whatever its suffix (so that a bad file is
@@ -179,10 +185,12 @@ def find_inputs(
     files with an image suffix (:data:`chromatize.io.IMAGE_SUFFIXES`), sorted,
     relative to the folder; with ``recursive`` also those of its sub-folders.
     Hidden names (``.*``) are passed over; the same file given twice is taken once.
+    A URI (``s3://bucket/scans``) is listed through pyarrow (:func:`_find_stored`),
+    with the same rules and messages.
 
     Parameters
     ----------
-    inputs : iterable of paths
+    inputs : iterable of paths or URIs
     recursive : bool
         Descend into sub-folders (else each is named in a notice).
     exclude : iterable of paths
@@ -190,7 +198,7 @@ def find_inputs(
 
     Returns
     -------
-    found : list of (Path, Path)
+    found : list of (Path or UriPath, Path)
         (input file, relative path).
     failed : list of (Path, str)
         Missing inputs, broken or looping links, folders without images.
@@ -201,10 +209,10 @@ def find_inputs(
     failed: list[tuple[Path, str]] = []
     notes: list[str] = []
     seen: set[str] = set()
-    skip_dirs = {os.path.realpath(p) for p in exclude}
+    skip_dirs = {location(as_path(p)) for p in exclude}
 
-    def take(path: Path, rel: Path) -> None:
-        real = os.path.realpath(path)
+    def take(path: Path | UriPath, rel: Path) -> None:
+        real = location(path)
         if real not in seen:
             seen.add(real)
             found.append((path, rel))
@@ -242,35 +250,92 @@ def find_inputs(
                 count += 1
             else:
                 others += 1
-        if subdirs:
-            names = ", ".join(subdirs[:3]) + (", ..." if len(subdirs) > 3 else "")
-            notes.append(f"{folder}: skipped {len(subdirs)} sub-folder(s) ({names}); use --recursive to include them")
-        if others:
-            notes.append(f"{folder}: skipped {others} file(s) without an image suffix")
+        notes.extend(_folder_notes(folder, subdirs, others))
         return count
 
     for item in inputs:
-        path = Path(item)
-        problem = _stat_problem(path)
+        path = as_path(item)
+        problem = _stat_problem(path) if isinstance(path, Path) else None
         if problem is not None:
             failed.append((path, problem))
+        elif isinstance(path, UriPath):
+            _find_stored(path, recursive, skip_dirs, take, failed, notes)
         elif path.is_dir():
             if walk(path, path, frozenset({os.path.realpath(path)})) == 0:
-                hint = "" if recursive else " (use --recursive to search its sub-folders)"
-                failed.append((path, f"{path}: no images found in this folder{hint}"))
+                failed.append((path, _no_images(path, recursive)))
         else:
             take(path, Path(path.name))
     return found, failed, notes
 
 
-def output_suffix(src: str | os.PathLike, suffix: str | None = None) -> str:
+def _folder_notes(folder: Path | UriPath, subdirs: list[str], others: int) -> list[str]:
+    """The notices for a folder: sub-folders skipped without ``recursive``, files without an image suffix."""
+    notes = []
+    if subdirs:
+        names = ", ".join(subdirs[:3]) + (", ..." if len(subdirs) > 3 else "")
+        notes.append(f"{folder}: skipped {len(subdirs)} sub-folder(s) ({names}); use --recursive to include them")
+    if others:
+        notes.append(f"{folder}: skipped {others} file(s) without an image suffix")
+    return notes
+
+
+def _no_images(folder: Path | UriPath, recursive: bool) -> str:
+    hint = "" if recursive else " (use --recursive to search its sub-folders)"
+    return f"{folder}: no images found in this folder{hint}"
+
+
+def _find_stored(item: UriPath, recursive: bool, skip: set[str], take: Callable, failed: list, notes: list) -> None:
+    """:func:`find_inputs` for a URI: one listing (``FileSelector``), found and noted as a disk's walk would be.
+
+    Files come in the walk's order (sorted by their path's parts), hidden names
+    and the folders in ``skip`` are passed over, and each folder's notices come
+    after its sub-folders' (the walk notes a folder when it has finished it).
+    """
+    try:
+        kind = item.kind()
+        entries = item.listdir(recursive=recursive) if kind == "folder" else []
+    except OSError as exc:
+        failed.append((item, f"{item}: cannot list folder ({exc.strerror or one_line(exc)})"))
+        return
+    if kind is None:
+        failed.append((item, f"{item}: no such file or folder"))
+        return
+    if kind == "file":
+        take(item, Path(item.name))
+        return
+    count, subdirs, others = 0, [], {}
+    for path, is_dir in sorted(entries, key=lambda e: _parts(e[0], item)):
+        parts, loc = _parts(path, item), location(path)
+        if any(p.startswith(".") for p in parts) or any(loc == s or loc.startswith(s + "/") for s in skip):
+            continue
+        if is_dir:
+            if not recursive:
+                subdirs.append(path.name)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            take(path, Path(*parts))
+            count += 1
+        else:
+            others[path.parent] = others.get(path.parent, 0) + 1
+    last = chr(0x10FFFF)  # sorts a folder after its sub-folders
+    for folder in sorted(others.keys() | {item}, key=lambda f: _parts(f, item) + (last,)):
+        notes.extend(_folder_notes(folder, subdirs if folder == item else [], others.get(folder, 0)))
+    if count == 0:
+        failed.append((item, _no_images(item, recursive)))
+
+
+def _parts(path: UriPath, folder: UriPath) -> tuple[str, ...]:
+    """``path``'s parts below ``folder``."""
+    return tuple(path.key[len(folder.key):].split("/")[1:])
+
+
+def output_suffix(src: "str | os.PathLike | UriPath", suffix: str | None = None) -> str:
     """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``."""
     if suffix is not None:
         suffix = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
         if suffix not in WRITABLE_SUFFIXES:
             raise ValueError(f"output format {suffix!r} is not one of {', '.join(WRITABLE_SUFFIXES)}")
         return suffix
-    own = Path(src).suffix.lower()
+    own = as_path(src).suffix.lower()
     return own if own in WRITABLE_SUFFIXES else ".png"
 
 
@@ -301,9 +366,9 @@ def plan_outputs(
 
     Parameters
     ----------
-    inputs : iterable of paths
+    inputs : iterable of paths or URIs
         Files and folders (see :func:`find_inputs`).
-    outdir : path
+    outdir : path or URI
         The output folder (need not exist yet; it is never searched for inputs).
     recursive : bool
         Also take images in sub-folders of input folders.
@@ -323,8 +388,8 @@ def plan_outputs(
     ValueError
         If ``outdir`` is one of the input folders, or ``suffix`` is not a format chromatize writes.
     """
-    outdir = Path(outdir)
-    inputs = [Path(p) for p in inputs]
+    outdir = as_path(outdir)
+    inputs = [as_path(p) for p in inputs]
     if outdir.exists() and not outdir.is_dir():
         raise NotADirectoryError(f"{outdir}: output exists and is not a folder")
     same = next((p for p in inputs if p.is_dir() and _same_file(p, outdir)), None)
@@ -344,25 +409,24 @@ def plan_outputs(
         return [g for g in groups.values() if len(g) > 1]
 
     for group in clashes():  # same name from different folders: their path from the common folder
-        parents = [os.path.abspath(srcs[i].parent) for i in group]
+        parents = [_absolute(srcs[i].parent) for i in group]
         if len(set(parents)) > 1:
             common = os.path.commonpath(parents)
             for i in group:
-                rel = Path(os.path.relpath(os.path.abspath(srcs[i]), common))
+                rel = Path(os.path.relpath(_absolute(srcs[i]), common))
                 dsts[i] = outdir / rel.parent / (rel.stem + suffixes[i])
     for group in clashes():  # same stem in one folder (a.gif, a.png): the full name
         for i in group:
             dsts[i] = dsts[i].with_name(srcs[i].name + suffixes[i])
 
-    input_files = {os.path.realpath(s): s for s in srcs}
+    input_files = {location(s): s for s in srcs}
     owner: dict[str, Path] = {}  # output name -> the input that writes it
     for src, dst in zip(srcs, dsts):
         owner.setdefault(_name_key(dst), src)
     plan = Plan(failed=failed, notes=notes)
     for src, dst in zip(srcs, dsts):
         job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if compare else None)
-        hit = next(((p, input_files[os.path.realpath(p)]) for p in job.outputs
-                    if os.path.realpath(p) in input_files), None)
+        hit = next(((p, input_files[location(p)]) for p in job.outputs if location(p) in input_files), None)
         clash = next(((p, owner[_name_key(p)]) for p in job.outputs
                       if owner.setdefault(_name_key(p), src) != src), None)
         if hit is not None:
@@ -375,8 +439,20 @@ def plan_outputs(
     return plan
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
+def _same_file(a: Path | UriPath, b: Path | UriPath) -> bool:
+    return location(a) == location(b)
+
+
+def _absolute(path: Path | UriPath) -> str:
+    """An absolute path for ``path``, to find the folder that clashing inputs share: a URI's is ``/s3:/bucket/key``."""
+    if isinstance(path, UriPath) and path.local is None:
+        return "/" + path.root.replace("://", ":/", 1) + path.key
+    return os.path.abspath(path.local if isinstance(path, UriPath) else path)
+
+
+def _local(path: Path | UriPath) -> Path | None:
+    """``path`` on this machine's disk (a ``file://`` URI's path), or None on an object store."""
+    return path.local if isinstance(path, UriPath) else path
 
 
 def colorize_one(
@@ -405,7 +481,7 @@ def colorize_one(
 
     Parameters
     ----------
-    src, dst : path
+    src, dst : path or URI
         Input file and output file (the format follows ``dst``'s suffix).
     model : name, path, Colorizer or None
         Pass a loaded model when colorizing many files: a name or path is loaded on every call.
@@ -430,8 +506,8 @@ def colorize_one(
     FileOutcome
         With ``error`` a line naming the file when it could not be read, colorized or written.
     """
-    src, dst = Path(src), Path(dst)
-    outputs = [dst] + ([Path(compare)] if compare is not None else [])
+    src, dst = as_path(src), as_path(dst)
+    outputs = [dst] + ([as_path(compare)] if compare is not None else [])
     outcome = FileOutcome(src)
     if any(_same_file(p, src) for p in outputs):
         outcome.error = f"{src}: refusing to write over the input file"
@@ -512,12 +588,13 @@ def start_batch(
     plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
     model = load_model(model)
     guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
-    out = Path(outdir)
-    if plan.jobs and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+    out = _local(as_path(outdir))  # an object store: no permission bits, no temp files
+    if plan.jobs and out is not None and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"{out}: the output folder is not writable")
     result = BatchResult(failed=list(plan.failed), notes=list(plan.notes))
     for folder in plan.out_folders:
-        result.removed_temp += clean_temp_files(folder)
+        if _local(folder) is not None:
+            result.removed_temp += clean_temp_files(_local(folder))
     return plan, model, guidance, result
 
 
@@ -550,9 +627,10 @@ def colorize_files(
 
     Parameters
     ----------
-    inputs : iterable of paths
-        Files or folders (a folder's images, sorted).
-    outdir : path
+    inputs : iterable of paths or URIs
+        Files or folders (a folder's images, sorted); ``s3://bucket/scans``
+        and other URIs through pyarrow's filesystems.
+    outdir : path or URI
         Created if needed.
     model : name, path, Colorizer or None
         None for the default model.

@@ -9,7 +9,8 @@ calling its public per-file functions:
    model are checked, every output is named (:func:`~chromatize.batch.plan_outputs`:
    layout kept, clashes renamed, never over an input), temp files of killed
    runs are removed. Jobs whose outputs all exist are skipped here, unless
-   ``overwrite``: a rerun after a killed job reads only what is missing.
+   ``overwrite``: a rerun after a killed job reads only what is missing (on
+   an object store, from one listing of the output folder, not a request per file).
 2. A Ray Dataset of the remaining jobs (``from_items``, in blocks of a few),
    each file read as bytes in a ``map`` stage, then decoded, colorized and
    written in ``map_batches`` by a fixed pool of actors (a callable class)
@@ -30,7 +31,10 @@ a failed Ray read task would fail the whole dataset.
 Paths are the driver's: the workers run in the driver's working folder, so
 inputs, outputs and a model folder must be visible at the same paths on
 every node (this machine; on a cluster a shared file system or a mounted
-bucket, see docs/SCALE.md).
+bucket, see docs/SCALE.md). Inputs and outputs may instead be URIs
+(``s3://bucket/scans``, ``gs://...``): every process then reaches them
+through pyarrow's filesystems (:class:`chromatize.io.UriPath`), with its own
+credentials, and nothing needs to be mounted.
 
 Needs ``ray[data]``: ``pip install 'chromatize[scale]'``.
 """
@@ -47,7 +51,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .batch import BatchResult, FileOutcome, Job, colorize_one, start_batch
-from .io import DEFAULT_MAX_PIXELS
+from .io import DEFAULT_MAX_PIXELS, UriPath, as_path
 from .models import Colorizer, load_model
 from .text import one_line
 
@@ -94,9 +98,8 @@ def read_bytes(row: dict, cwd: str) -> dict:
     """A Ray ``map`` stage: add the input file's bytes to a job row (empty when it cannot be read)."""
     _enter(cwd)
     try:
-        with open(row["src"], "rb") as f:
-            data = f.read()
-    except OSError:
+        data = as_path(row["src"]).read_bytes()  # a path or a URI
+    except (OSError, ValueError):
         data = b""  # colorize_one reads it again and reports why, as the local path does
     return {**row, "data": data}
 
@@ -136,12 +139,21 @@ class ColorizeActor:
 
 
 def _outcome(row: dict) -> FileOutcome:
-    return FileOutcome(Path(row["src"]), written=[Path(p) for p in json.loads(row["written"])],
+    return FileOutcome(as_path(row["src"]), written=[as_path(p) for p in json.loads(row["written"])],
                        skipped=bool(row["skipped"]), error=row["error"] or None, notes=json.loads(row["notes"]))
 
 
-def _needs_work(job: Job, overwrite: bool) -> bool:
-    return overwrite or not all(p.exists() for p in job.outputs)
+def _exists_in(outdir: str | os.PathLike) -> Callable[[Path | UriPath], bool]:
+    """How the driver tells that an output exists: a stat per file on a disk; on an object store, one listing of
+    ``outdir`` (a million outputs are a thousand list requests rather than a million ``HEAD`` requests)."""
+    out = as_path(outdir)
+    if not isinstance(out, UriPath):
+        return lambda path: path.exists()
+    try:
+        there = {path for path, is_dir in out.listdir(recursive=True) if not is_dir}
+    except FileNotFoundError:
+        there = set()
+    return there.__contains__
 
 
 def _connect(address: str | None, num_cpus: int | None):
@@ -223,8 +235,10 @@ def colorize_files_ray(
         inputs, outdir, model, render_size=render_size, saturation=saturation, compare=compare, suffix=suffix,
         recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
         reference_strength=reference_strength)
-    todo = [job for job in plan.jobs if _needs_work(job, overwrite)]
-    outcomes = {job.src: FileOutcome(job.src, skipped=True) for job in plan.jobs if not _needs_work(job, overwrite)}
+    exists = _exists_in(outdir)
+    done = {job.src for job in plan.jobs if not overwrite and all(exists(p) for p in job.outputs)}
+    todo = [job for job in plan.jobs if job.src not in done]
+    outcomes = {src: FileOutcome(src, skipped=True) for src in done}
     total = len(plan.jobs)
     if progress is not None and outcomes:
         progress(len(outcomes), total, plan.jobs[-1].src)
@@ -234,9 +248,10 @@ def colorize_files_ray(
             for row in _run(todo, model, workers, threads, dict(
                     render_size=render_size, saturation=saturation, overwrite=overwrite, max_pixels=max_pixels,
                     **guidance)):
-                outcomes[Path(row["src"])] = _outcome(row)
+                outcome = _outcome(row)
+                outcomes[outcome.src] = outcome
                 if progress is not None:
-                    progress(len(outcomes), total, Path(row["src"]))
+                    progress(len(outcomes), total, outcome.src)
         finally:
             if started:
                 import ray

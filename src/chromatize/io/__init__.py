@@ -2,7 +2,8 @@
 
 ``images`` decodes any common image into 8-bit RGB plus alpha with one-line
 errors and writes images atomically; ``atomic`` holds the temp-file-then-rename
-helper that every file chromatize writes goes through.
+helper that every file chromatize writes goes through; ``uri`` reaches files
+named by URIs (``s3://``, ``gs://``, ``file://``) through pyarrow's filesystems.
 """
 
 from .atomic import OutputExistsError, atomic_output, atomic_write_text, clean_temp_files, is_temp_file, temp_prefix
@@ -20,9 +21,11 @@ from .images import (
     thumbnail,
     write_image,
 )
+from .uri import UriPath, as_path, is_uri, location
 
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
     "read_image", "decode_image", "encode_png", "png_data_uri", "thumbnail", "write_image", "list_images",
     "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
+    "UriPath", "as_path", "is_uri", "location",
 ]

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..text import one_line
 from .atomic import OutputExistsError, atomic_output
+from .uri import UriPath
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -160,12 +161,13 @@ def _pil_to_photo(img: Image.Image, bits: int | None = None) -> Photo:
     return Photo(np.asarray(img).copy())
 
 
-def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+def read_image(path: "str | os.PathLike | UriPath", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Read an image file as 8-bit RGB (+ alpha), EXIF orientation applied.
 
     Parameters
     ----------
-    path : str or path
+    path : str, path or UriPath
+        A ``UriPath`` (``s3://...``) is read through pyarrow's filesystem.
     max_pixels : int
         Refuse images with more pixels than this (checked before decoding).
 
@@ -178,6 +180,8 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     ImageReadError
         One line: ``"<path>: <problem>"``.
     """
+    if isinstance(path, UriPath):
+        return _read_stored(path, max_pixels)
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: file not found")
@@ -186,6 +190,21 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
     return _decode(path, str(path), max_pixels)
+
+
+def _read_stored(path: UriPath, max_pixels: int) -> Photo:
+    """:func:`read_image` of a URI: its bytes in one request, the same one-line errors."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read it ({exc.strerror or one_line(exc)})") from None
+    if not data:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
+    return _decode(BytesIO(data), str(path), max_pixels)
 
 
 def decode_image(data: bytes, name: str = "<upload>", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
@@ -315,14 +334,17 @@ def as_photo(image: "str | os.PathLike | np.ndarray | Photo", *, max_pixels: int
 
 
 def write_image(
-    path: str | os.PathLike,
+    path: "str | os.PathLike | UriPath",
     rgb: np.ndarray,
     alpha: np.ndarray | None = None,
     *,
     overwrite: bool = False,
     quality: int = 95,
-) -> Path:
+) -> "Path | UriPath":
     """Write an RGB (+ alpha) image atomically; the format follows the suffix.
+
+    A ``UriPath`` (``s3://...``) is encoded in memory, then written whole
+    (:meth:`UriPath.write_bytes`): the same bytes as a local file.
 
     Raises
     ------
@@ -331,15 +353,20 @@ def write_image(
     ValueError
         If the suffix is not an image format Pillow can write.
     """
-    path = Path(path)
+    path = path if isinstance(path, UriPath) else Path(path)
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image format {path.suffix!r}")
     if alpha is not None and fmt != "JPEG":  # JPEG cannot store alpha
         img.putalpha(Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L"))
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if isinstance(path, UriPath):
+        buf = BytesIO()
+        img.save(buf, format=fmt, **kwargs)
+        path.write_bytes(buf.getvalue(), overwrite=overwrite, content_type=Image.MIME.get(fmt))
+        return path
     with atomic_output(path, overwrite=overwrite) as tmp:
-        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
         img.save(tmp, format=fmt, **kwargs)
     return path
 

@@ -13,7 +13,10 @@ How the processes share the work:
   process ``r`` draws only share ``r`` (:func:`chromatize.train.cnn.draw_batch`
   seeds every sample on its own, so the shares together are the one-process
   batch). DistributedDataParallel averages the gradients (gloo on CPU, nccl on
-  GPU), so each step is the one-process step on the same global batch.
+  GPU), so each step is the one-process step on the same global batch. Each
+  process thus crops only its own seeded shard of every epoch, but decodes
+  and holds all the photos, as one process does (docs/SCALE.md, "What each process
+  reads", says why and what that costs).
 - Batch norm uses the statistics of the whole global batch: torch's
   ``SyncBatchNorm`` on GPU, :class:`GlobalBatchNorm2d` (an all-reduce per
   layer, which torch's layer does not do on CPU) on CPU.
