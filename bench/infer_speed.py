@@ -18,6 +18,7 @@ Usage::
 
     python bench/infer_speed.py                 # bundled CNN, PNG in and out
     python bench/infer_speed.py --format jpg --model mlp --runs 30
+    python bench/infer_speed.py --hints 10 --no-memory  # with 10 point hints (the sweep's draw)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from chromatize.color import lab_to_rgb, rgb_to_lab
+from chromatize.hints import sweep_hints, sweep_points
 from chromatize.infer import colorize_photo
 from chromatize.io import read_image, write_image
 from chromatize.models import load_model
@@ -76,17 +78,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--format", choices=["png", "jpg"], default="png")
     ap.add_argument("--no-memory", action="store_true", help="skip the 24 MP memory measurement")
+    ap.add_argument("--hints", type=int, default=0, help="colorize with this many point hints (5x5, seeded)")
     args = ap.parse_args()
 
     model = load_model(args.model)
+    photo_rgb = sample_photo()
+    corners = sweep_points(photo_rgb.shape[:2], args.hints, np.random.default_rng(0))
+    hints = sweep_hints(rgb_to_lab(photo_rgb)[..., 1:], corners) if args.hints else None
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / f"in.{args.format}"
-        write_image(src, sample_photo())
+        write_image(src, photo_rgb)
         dst = Path(tmp) / f"out.{args.format}"
 
         def end_to_end():
             photo = read_image(src)
-            write_image(dst, colorize_photo(photo, model).rgb, overwrite=True)
+            write_image(dst, colorize_photo(photo, model, hints=hints).rgb, overwrite=True)
 
         def io_floor():
             photo = read_image(src)
@@ -103,7 +109,7 @@ def main() -> None:
                 times.append((time.perf_counter() - t) * 1000)
     med, floor = float(np.median(t_e2e)), float(np.median(t_io))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; model {args.model}; "
-          f"512x512 {args.format.upper()} in and out; {args.runs} runs")
+          f"512x512 {args.format.upper()} in and out; {args.hints} hints; {args.runs} runs")
     print(f"median_ms={med:.1f} io_floor_ms={floor:.1f} ratio={med / floor:.2f}")
     if not args.no_memory:
         res = subprocess.run([sys.executable, "-c", MEM_SCRIPT, args.model], capture_output=True, text=True, check=True)

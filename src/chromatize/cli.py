@@ -348,6 +348,7 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 @click.option("--val-split", type=click.IntRange(0), default=200, show_default=True,
               help="Photos held out (the same split as train cnn with the same data and seed).")
 @click.option("--val-every", type=click.IntRange(1), default=300, show_default=True, help="Steps between validations.")
+@click.option("--init-head", default="", metavar="PATH", help="Start from the hint head of this model folder.")
 @click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
 @click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
 @click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")

@@ -51,13 +51,17 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     residual = rng.normal(size=(3, 2)).astype(np.float32) / 5
     logw = np.log(np.array([1.0, 0.5, 0.25], np.float32))
     sigmas = np.array([3.0, 20.0], np.float32)
-    want = attend(emb.reshape(heads, dim, h, w), beta, index, residual, logw, sigmas, unit=2.0, block=13)
+    edge = rng.normal(size=(h, w, 3)).astype(np.float32)
+    edge_w = np.array([[0.5, 0.1, 0.0], [0.0, 0.2, 1.0]], np.float32)
+    want = attend(emb.reshape(heads, dim, h, w), beta, index, residual, logw, sigmas, unit=2.0, block=13,
+                  edge=edge, edge_weights=edge_w)
     # torch: the same keys padded to 5 with -inf weights, every pixel a query
     pad = lambda a, v: np.concatenate([a, np.full((2,) + a.shape[1:], v, a.dtype)])[None]  # noqa: E731
     got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None],
                        torch.from_numpy(pad(index, 0)), torch.from_numpy(pad(residual, 0.0)),
                        torch.from_numpy(pad(logw, -np.inf)), torch.from_numpy(sigmas), torch.tensor([2.0]),
-                       torch.arange(h * w)[None], heads)
+                       torch.arange(h * w)[None], heads, torch.from_numpy(edge.transpose(2, 0, 1))[None],
+                       torch.from_numpy(edge_w))
     np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
     # far from every key and with a large null logit, nothing changes
     quiet = attend(emb.reshape(heads, dim, h, w), np.full((h, w), 50.0, np.float32), index, residual, logw, sigmas)
@@ -129,7 +133,8 @@ def test_onnx_head_matches_torch_head(trained_head):
     from chromatize.models.cnn_torch import TorchCNN
 
     torch_model = TorchCNN(base.eval(), cfg)
-    torch_model.hint_head = HintHead(query, head.config, cfg.extra["hint_head"]["sigmas"])
+    entry = cfg.extra["hint_head"]
+    torch_model.hint_head = HintHead(query, head.config, entry["sigmas"], entry["edge_weights"], entry.get("refine_reach"))
     L = np.tile(np.linspace(20, 80, 96, dtype=np.float32), (64, 1))
     guide = rasterize(as_hints([{"x": 10, "y": 10, "ab": [30, 40], "size": 3}, {"x": 70, "y": 40, "ab": [-20, 5]}]),
                       L.shape)
@@ -143,8 +148,10 @@ def test_bad_hint_head_entries_are_one_line_errors(trained_head, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(run / "best", folder)
     config = json.loads((folder / "config.json").read_text())
-    for bad, words in [({"config": {"heads": 2}, "sigmas": [1.0]}, "sigmas"), ("x", "hint_head"),
-                       ({"config": {"colour": 1}, "sigmas": []}, "colour")]:
+    edges = [[0.1, 0.1, 0.1]] * 4
+    for bad, words in [({"config": {"heads": 2}, "sigmas": [1.0], "edge_weights": edges[:2]}, "sigmas"),
+                       ("x", "hint_head"), ({"config": {"colour": 1}, "sigmas": [], "edge_weights": []}, "colour"),
+                       ({**config["hint_head"], "edge_weights": [[-1, 0, 0]] * 4}, "edge_weights")]:
         (folder / "config.json").write_text(json.dumps({**config, "hint_head": bad}))
         with pytest.raises(ModelFormatError, match=words) as err:
             load_model(folder)
@@ -163,3 +170,20 @@ def test_guide_with_mask_is_pasted_exactly(trained_head):
     guide.mask[20:24, 30:33] = 1
     ab = model.predict_ab(L, guide)
     np.testing.assert_allclose(ab[20:24, 30:33], np.broadcast_to((25.0, -15.0), (4, 3, 2)), atol=1e-5)
+
+
+def test_refining_step_is_local_and_keeps_hints(trained_head):
+    run, _, _ = trained_head
+    model = load_model(run / "best")
+    L = np.tile(np.linspace(30, 70, 96, dtype=np.float32), (64, 1))
+    guide = Guide(np.zeros((64, 96, 2), np.float32), np.zeros((64, 96), np.float32))
+    guide.mask[30:33, 10:13] = 1
+    guide.ab[30:33, 10:13] = (60.0, 60.0)
+    model.hint_head.refine_reach = None
+    plain = model.predict_ab(L, guide)
+    model.hint_head.refine_reach = 4.0
+    refined = model.predict_ab(L, guide)
+    np.testing.assert_allclose(refined[30:33, 10:13], 60.0, atol=1e-4)
+    change = np.abs(refined - plain).sum(axis=-1)
+    assert change[25:38, 5:18].max() > 0.5  # around the hint the rest of its residual is spread ...
+    assert change[:, 60:].max() < 0.05 * change[25:38, 5:18].max()  # ... and fades far from it

@@ -159,16 +159,28 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
     )
 
 
-def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float]]:
-    """The ``hint_head`` entry of a config: its settings and trained reach per head."""
-    if not isinstance(entry, dict) or set(entry) != {"config", "sigmas"}:
-        raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config' and 'sigmas'")
+def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None]:
+    """The ``hint_head`` entry of a config: its settings, trained reach and edge weights per head."""
+    if not isinstance(entry, dict) or not {"config", "sigmas", "edge_weights"} <= set(entry) <= {
+            "config", "sigmas", "edge_weights", "refine_reach"}:
+        raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config', 'sigmas', 'edge_weights' "
+                               "and optionally 'refine_reach'")
     config = HintHeadConfig.from_dict(entry["config"], where)
     sigmas = entry["sigmas"]
     if (not isinstance(sigmas, list) or len(sigmas) != config.heads
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in sigmas)):
         raise ModelFormatError(f"{where}: hint_head 'sigmas' must be {config.heads} positive numbers, got {sigmas!r}")
-    return config, sigmas
+    weights = entry["edge_weights"]
+    try:
+        ok = np.asarray(weights, np.float64).shape == (config.heads, 3) and np.all(np.asarray(weights) >= 0)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ModelFormatError(f"{where}: hint_head 'edge_weights' must be {config.heads} lists of 3 numbers >= 0")
+    reach = entry.get("refine_reach")
+    if reach is not None:
+        reach = _check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
+    return config, sigmas, weights, reach
 
 
 def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
@@ -334,11 +346,12 @@ class CNNColorizer(NetColorizer):
         if "hint_head" in config.extra:
             if len(outputs) < 2:
                 raise ModelFormatError(f"{onnx_path}: config.json has a hint head but the network returns no features")
-            head_config, sigmas = _read_hint_head(config.extra["hint_head"], Path(onnx_path).parent / "config.json")
+            head_config, sigmas, weights, reach = _read_hint_head(config.extra["hint_head"],
+                                                                  Path(onnx_path).parent / "config.json")
             head_path = Path(onnx_path).parent / "hint_head.onnx"
             if not head_path.is_file():
                 raise ModelFormatError(f"{head_path.parent}: config.json has a hint head but there is no hint_head.onnx")
-            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, threads)
+            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, threads)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]

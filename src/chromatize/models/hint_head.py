@@ -15,12 +15,21 @@ second part on top of a frozen automatic network, from simulated hints
    each cell with a hint is a *key*: its position, the embedding there, and
    its *residual*, hint a*b* minus automatic a*b*.
 3. Every pixel attends over the keys (:func:`attend`): per head, the logit of
-   key k is ``<q, k> / sqrt(dim) - d^2 / (2 sigma_h^2) + log(hinted share of
-   the cell)``, with ``sigma_h`` learned per head, plus one null slot with
+   key k is ``<q, k> / sqrt(dim) - d^2 / (2 sigma_h^2) - sum_c w_hc (g_c(q) -
+   g_c(k))^2 + log(hinted share of the cell)``, where ``g`` is the lightness
+   and the automatic a*b* (each / 10) at the two pixels, so that a hint stays
+   on its side of an edge as in Levin et al.'s affinities; ``sigma_h`` and
+   the edge weights ``w_hc`` are learned per head. There is one null slot with
    logit ``beta`` and residual 0. The softmax-weighted residual is added to
    the automatic a*b*. With no hints nothing changes, so one network serves
    both modes; far from any hint, or where the embedding differs, the null
    slot wins and the automatic colour stays.
+
+4. Optionally (``refine_reach``, chosen on the validation split), what the
+   attention left of each hint's residual is spread by Levin et al.'s
+   propagation, fading with distance (``chromatize.models.levin.propagate``
+   with ``reach``): the attention carries a hint far and by meaning, this
+   last step makes it exact and sharp along the edges around it.
 
 Distances are in pixels of a :data:`UNIT_SIZE`-px working size (the training
 photos' size), so a change of render size does not change the reach of a
@@ -41,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..color import AB_NORM
+from ..color import AB_NORM, L_CENT, L_NORM
 from ..text import one_line
 from .base import ModelFormatError, check_section
 
@@ -55,6 +64,15 @@ MAX_KEYS = 256
 UNIT_SIZE = 256
 #: Query pixels per block in :func:`attend` (bounds its memory: heads x block x keys floats).
 QUERY_BLOCK = 8192
+#: Largest working size (pixels) on which the refining step is solved exactly (a cascade above).
+REFINE_DIRECT_PIXELS = 128 * 128
+#: The edge features (lightness, automatic a*b*) are divided by this.
+EDGE_SCALE = 10.0
+
+
+def edge_features(L: np.ndarray, auto_ab: np.ndarray) -> np.ndarray:
+    """(H, W, 3): lightness and automatic a*b*, each / EDGE_SCALE, the features the edge terms compare."""
+    return np.concatenate([L[..., None], auto_ab], axis=-1).astype(np.float32) / np.float32(EDGE_SCALE)
 
 
 @dataclass(frozen=True)
@@ -143,7 +161,8 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
 
 
 def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
-           sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK) -> np.ndarray:
+           sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK, edge: np.ndarray | None = None,
+           edge_weights: np.ndarray | None = None) -> np.ndarray:
     """Every pixel's softmax-weighted residual over the keys and the null slot (module docstring, step 3).
 
     Parameters
@@ -156,6 +175,10 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         Reach of each head in units.
     unit : float
         Length of one working pixel in units (``UNIT_SIZE / longer side``).
+    edge : ndarray of float32, shape (H, W, C), optional
+        Per-pixel features compared between query and key (:func:`edge_features`).
+    edge_weights : ndarray, shape (heads, C), optional
+        Weight of each feature's squared difference, per head (>= 0).
 
     Returns
     -------
@@ -169,6 +192,10 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     ky, kx = np.divmod(index, w)
     inv = (0.5 / np.square(np.asarray(sigmas, np.float32) / np.float32(unit)))[:, None, None]  # per working px^2
     b = beta.reshape(n).astype(np.float32)
+    if edge is not None:
+        g = edge.reshape(n, -1)
+        gk = g[index]  # (K, C)
+        ew = np.asarray(edge_weights, np.float32)  # (heads, C)
     out = np.empty((n, 2), np.float32)
     for s in range(0, n, block):
         e = min(s + block, n)
@@ -176,6 +203,9 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         d2 = (np.square(y[:, None] - ky[None]) + np.square(x[:, None] - kx[None])).astype(np.float32)  # (n, K)
         z = q[:, s:e] @ keys  # (heads, n, K)
         z -= inv * d2[None]
+        if edge is not None:
+            for c in range(g.shape[1]):
+                z -= ew[:, c, None, None] * np.square(g[s:e, c, None] - gk[None, :, c])[None]
         z += logw[None, None]
         top = np.maximum(z.max(axis=(0, 2)), b[s:e])  # (n,)
         z -= top[None, :, None]
@@ -197,15 +227,21 @@ class HintHead:
     config : HintHeadConfig
     sigmas : sequence of float
         The trained reach of each head (px at UNIT_SIZE).
+    edge_weights : sequence of sequence of float, shape (heads, 3)
+        The trained edge weights (lightness, a*, b*) of each head.
     """
 
-    def __init__(self, query, config: HintHeadConfig, sigmas):
+    def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None):
         self._query = query
         self.config = config
         self.sigmas = np.asarray(sigmas, np.float32)
+        self.edge_weights = np.asarray(edge_weights, np.float32).reshape(config.heads, 3)
+        #: Reach (working px at UNIT_SIZE) of the last, Levin step; None: no such step.
+        self.refine_reach = refine_reach
 
     @classmethod
-    def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, threads: int = 2) -> "HintHead":
+    def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
+                  refine_reach: float | None = None, threads: int = 2) -> "HintHead":
         """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
@@ -222,7 +258,8 @@ class HintHead:
             session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own exception types
             raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
-        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas)
+        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas, edge_weights,
+                   refine_reach)
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
@@ -230,7 +267,15 @@ class HintHead:
         emb, beta = self._query(feats, x)
         c = self.config
         emb = np.asarray(emb[0]).reshape(c.heads, c.dim, *auto_ab.shape[:2])
-        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas,
-                              UNIT_SIZE / max(auto_ab.shape[:2]))
+        L = x[0, 0] * np.float32(L_NORM) + np.float32(L_CENT)
+        unit = UNIT_SIZE / max(auto_ab.shape[:2])
+        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas, unit,
+                              edge=edge_features(L, auto_ab), edge_weights=self.edge_weights)
+        if self.refine_reach:
+            from .levin import propagate  # scipy, only for a head that refines
+
+            left = ((guide.ab - ab) * guide.mask[..., None]).astype(np.float32)
+            ab = ab + propagate(L, type(guide)(left, guide.mask), reach=self.refine_reach / unit,
+                                max_direct_pixels=REFINE_DIRECT_PIXELS)
         m = (guide.mask > 0)[..., None]
         return np.where(m, guide.ab, ab).astype(np.float32)

@@ -45,12 +45,18 @@ class HintHeadNet(nn.Module):
         self.lnet = nn.Sequential(nn.Conv2d(1, config.l_width, 3, padding=1), nn.ReLU(inplace=True),
                                   nn.Conv2d(config.l_width, hd, 1))
         self.log_sigma = nn.Parameter(torch.log(torch.tensor(config.sigmas, dtype=torch.float32)))
+        #: softplus of these weigh the squared differences of lightness, a*, b* (per head); ~0.05 at first
+        self.edge_raw = nn.Parameter(torch.full((config.heads, 3), -3.0))
         nn.init.zeros_(self.beta.weight)
         nn.init.constant_(self.beta.bias, 2.0)  # at first the automatic colour mostly stays
 
     @property
     def sigmas(self) -> torch.Tensor:
         return self.log_sigma.exp()
+
+    @property
+    def edge_weights(self) -> torch.Tensor:
+        return F.softplus(self.edge_raw)
 
     def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         e = F.interpolate(self.emb(feats), scale_factor=4.0, mode="bilinear", align_corners=False)
@@ -61,7 +67,7 @@ class HintHeadNet(nn.Module):
 
 def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, residual: torch.Tensor,
                  logw: torch.Tensor, sigmas: torch.Tensor, unit: torch.Tensor, queries: torch.Tensor,
-                 heads: int) -> torch.Tensor:
+                 heads: int, edge: torch.Tensor | None = None, edge_weights: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`chromatize.models.hint_head.attend` for a batch, at the query pixels only.
 
     Parameters
@@ -75,6 +81,8 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     unit : (B,) length of a working pixel in units
     queries : (B, n) int64 flat pixel indices to evaluate
     heads : int
+    edge : (B, C, H, W) per-pixel features compared between query and key, optional
+    edge_weights : (heads, C)
 
     Returns
     -------
@@ -91,6 +99,12 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     d2 = ((qy[:, :, None] - ky[:, None, :]) ** 2 + (qx[:, :, None] - kx[:, None, :]) ** 2).float()  # (B, n, K)
     inv = 0.5 * (unit[:, None] / sigmas[None, :]) ** 2  # (B, heads)
     z = z - inv[:, :, None, None] * d2[:, None] + logw[:, None, None, :]
+    if edge is not None:
+        g = edge.reshape(b, edge.shape[1], h * w)
+        gq = torch.gather(g, 2, queries[:, None, :].expand(-1, g.shape[1], -1))  # (B, C, n)
+        gk = torch.gather(g, 2, index[:, None, :].expand(-1, g.shape[1], -1))  # (B, C, K)
+        diff2 = (gq[:, :, :, None] - gk[:, :, None, :]) ** 2  # (B, C, n, K)
+        z = z - torch.einsum("hc,bcnk->bhnk", edge_weights, diff2)
     null = torch.gather(beta.reshape(b, h * w), 1, queries)  # (B, n)
     z = torch.cat([null[:, :, None], z.permute(0, 2, 1, 3).reshape(b, queries.shape[1], -1)], dim=2)
     p = torch.softmax(z, dim=2)[:, :, 1:].reshape(b, queries.shape[1], heads, -1).sum(dim=2)  # (B, n, K)
@@ -106,7 +120,8 @@ def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
     with atomic_output(folder / "hint_head.safetensors") as tmp:
         save_file(state, str(tmp))
     export_head_onnx(head, folder / "hint_head.onnx")
-    return {"config": asdict(head.config), "sigmas": [round(float(s), 4) for s in head.sigmas]}
+    return {"config": asdict(head.config), "sigmas": [float(s) for s in head.sigmas],
+            "edge_weights": head.edge_weights.detach().tolist()}
 
 
 def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:

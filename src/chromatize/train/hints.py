@@ -44,16 +44,20 @@ from ..infer import colorize_photo
 from ..io import Photo, list_images
 from ..metrics import compute_all
 from ..models import bundled_model_dir
+from ..models.base import write_config
 from ..models.cnn import decode
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import HintHead, HintHeadConfig, hint_keys
+from ..models.hint_head import HintHead, HintHeadConfig, edge_features, hint_keys
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
 from .cnn import torch_threads
 
-__all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "VAL_COUNTS"]
+__all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
+           "REFINE_REACHES"]
 
 #: Point counts scored on the validation photos.
 VAL_COUNTS = (1, 10, 100)
+#: Reaches of the refining Levin step tried after training (None: no such step).
+REFINE_REACHES = (None, 4.0, 8.0, 16.0, 32.0)
 
 
 @dataclass
@@ -77,6 +81,7 @@ class HintTrainConfig:
     time_budget_min: float = 0.0  #: stop after this many minutes; 0 = no limit
     threads: int = 2
     head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
+    init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
 
 
 def _base_dir(base: str) -> Path:
@@ -112,6 +117,13 @@ class _Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.head = HintHeadNet(head_cfg)
+        if config.init_head:
+            from safetensors.torch import load_file
+
+            missing, unexpected = self.head.load_state_dict(
+                load_file(str(Path(config.init_head) / "hint_head.safetensors")), strict=False)
+            if unexpected:
+                raise ValueError(f"{config.init_head}: hint head weights that do not fit: {', '.join(unexpected)}")
         self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
         d = folder.decoding
         self.decoding = (folder.centers if len(folder.centers) else None, d.temperature, d.mix, d.saturation)
@@ -152,9 +164,11 @@ class _Trainer:
             g["lr"] = cfg.lr * scale
         emb, beta = self.head(feats, x)
         unit = torch.full((b,), cfg.long_side / 256.0)  # crops are cut from photos of long_side px
+        edge = np.stack([edge_features(L[i, 0], autos[i]) for i in range(b)]).transpose(0, 3, 1, 2)  # (B, 3, H, W)
         change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
                               torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
-                              self.head.config.heads)
+                              self.head.config.heads, torch.from_numpy(np.ascontiguousarray(edge)),
+                              self.head.edge_weights)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
@@ -173,7 +187,7 @@ class _Trainer:
                 e, b = head(torch.from_numpy(feats), torch.from_numpy(x))
             return e.numpy(), b.numpy()
 
-        net.hint_head = HintHead(query, head.config, self.head.sigmas.detach().numpy())
+        net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy())
         return net
 
 
@@ -189,6 +203,32 @@ def sweep_score(colorizer, photos: Sequence[np.ndarray], counts: Sequence[int] =
             pred = colorize_photo(Photo(truth), colorizer, hints=hints).rgb
             scores[n].append(compute_all(pred, truth, ["psnr_rgb"])["psnr_rgb"])
     return {f"psnr_{n}": float(np.mean(v)) for n, v in scores.items()}
+
+
+def tune_refine(folder: str | os.PathLike, val: Sequence[np.ndarray], reaches=REFINE_REACHES,
+                patch: int = 3) -> tuple[float | None, list[dict]]:
+    """Choose the refining step's reach for the model in ``folder`` on the validation photos; writes it.
+
+    Returns the chosen reach and every reach's scores (mean PSNR at VAL_COUNTS).
+    """
+    from ..models import load_model
+
+    folder = Path(folder)
+    model = load_model(folder)
+    tried = []
+    for reach in reaches:
+        model.hint_head.refine_reach = reach
+        scores = sweep_score(model, val, patch=patch)
+        tried.append({"refine_reach": reach, **scores,
+                      "score": float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))})
+    best = max(tried, key=lambda t: t["score"])
+    config = json.loads((folder / "config.json").read_text())
+    config["hint_head"]["refine_reach"] = best["refine_reach"]
+    config["val_hints"] = {**config.get("val_hints", {}), "refine": tried}
+    if best["refine_reach"] is None:
+        del config["hint_head"]["refine_reach"]
+    write_config(folder, config)
+    return best["refine_reach"], tried
 
 
 def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
@@ -252,7 +292,8 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
                 scores = {**auto, **sweep_score(trainer.colorizer(), val, patch=config.val_patch)}
                 score = float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))
                 line = {"step": step, "elapsed_s": round(time.time() - t0, 1), "loss": running, **scores,
-                        "sigmas": [round(float(s), 2) for s in trainer.head.sigmas]}
+                        "sigmas": [round(float(s), 2) for s in trainer.head.sigmas],
+                        "edge_weights": [[round(float(v), 3) for v in row] for row in trainer.head.edge_weights]}
                 with open(out / "log.jsonl", "a") as f:
                     f.write(json.dumps(line) + "\n")
                 if progress is not None:
@@ -262,4 +303,6 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
                     _save(trainer, out / "best", base_dir, {**record, "val_hints": line})
         if not val:
             _save(trainer, out / "best", base_dir, record)
+        else:
+            tune_refine(out / "best", val, patch=config.val_patch)
     return {"step": step, "elapsed_s": time.time() - t0, "best": best, "best_dir": str(out / "best")}
