@@ -68,6 +68,22 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     assert np.abs(quiet).max() < 1e-6
 
 
+def test_attention_on_2x2_blocks_approximates_every_pixel():
+    rng = np.random.default_rng(1)
+    h, w = 32, 48
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    emb = np.stack([np.sin(yy / 9 + i) + np.cos(xx / 11 - i) for i in range(8)]).reshape(2, 4, h, w).astype(np.float32)
+    beta = np.full((h, w), 1.0, np.float32)
+    edge = np.stack([yy / 20, xx / 30, np.zeros_like(yy)], axis=-1)
+    index = rng.choice(h * w, 6, replace=False)
+    residual = rng.normal(size=(6, 2)).astype(np.float32) / 3
+    args = (emb, beta, index, residual, np.zeros(6, np.float32), np.array([6.0, 30.0], np.float32))
+    kw = dict(edge=edge, edge_weights=np.full((2, 3), 0.1, np.float32))
+    full, half = attend(*args, **kw), attend(*args, stride=2, **kw)
+    assert np.abs(full).max() > 5
+    assert np.abs(half - full).mean() < 0.05 * np.abs(full).mean()
+
+
 def test_head_shapes():
     net = HintHeadNet(HintHeadConfig(feat_channels=8, heads=2, dim=3, sigmas=(4, 9)))
     emb, beta = net(torch.zeros(2, 8, 4, 6), torch.zeros(2, 1, 16, 24))
