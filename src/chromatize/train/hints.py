@@ -47,7 +47,7 @@ from ..models import bundled_model_dir
 from ..models.base import write_config
 from ..models.cnn import decode
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import HintHead, HintHeadConfig, edge_features, hint_keys
+from ..models.hint_head import UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
 from .cnn import torch_threads
 
@@ -163,7 +163,7 @@ class _Trainer:
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * scale
         emb, beta = self.head(feats, x)
-        unit = torch.full((b,), cfg.long_side / 256.0)  # crops are cut from photos of long_side px
+        unit = torch.full((b,), UNIT_SIZE / cfg.long_side)  # crops are cut from photos of long_side px, as at inference
         edge = np.stack([edge_features(L[i, 0], autos[i]) for i in range(b)]).transpose(0, 3, 1, 2)  # (B, 3, H, W)
         change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
                               torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
