@@ -286,6 +286,12 @@ class NetColorizer(Colorizer):
         """The output (C, h/4, w/4) and the decoder features (1, F, h/4, w/4) a hint head reads."""
         raise NotImplementedError
 
+    def decode_to(self, out: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The network's output (C, h/4, w/4) decoded (:attr:`decoding`) and upsampled to a*b* of ``shape`` (h, w)."""
+        d = self.decoding
+        ab = decode(out, self.centers, d.temperature, d.mix, d.saturation)
+        return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
     def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
         if L.ndim != 2 or L.shape[0] % self.stride or L.shape[1] % self.stride:
             raise ValueError(f"L must be (h, w) with sides multiples of {self.stride}, got {L.shape}")
@@ -293,14 +299,12 @@ class NetColorizer(Colorizer):
             raise ValueError(f"guide of shape {guide.shape} for L of shape {L.shape}")
         if guide is not None and guide.empty:
             guide = None
-        d = self.decoding
         head = self.hint_head if guide is not None else None
         if head is not None:
             out, feats = self.raw_features(L)
         else:
             out = self.raw(L, guide if self.hint_channels else None)
-        ab = decode(out, self.centers, d.temperature, d.mix, d.saturation)
-        ab = cv2.resize(ab, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+        ab = self.decode_to(out, L.shape)
         if head is not None:
             return head.propagate(feats, self.net_input(L), guide, ab)
         if guide is not None and not self.hint_channels:

@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 import torch
 
@@ -45,7 +44,6 @@ from ..io import Photo, list_images
 from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
-from ..models.cnn import decode
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
 from ..models.hint_head import UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
@@ -125,13 +123,7 @@ class _Trainer:
             if unexpected:
                 raise ValueError(f"{config.init_head}: hint head weights that do not fit: {', '.join(unexpected)}")
         self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
-        d = folder.decoding
-        self.decoding = (folder.centers if len(folder.centers) else None, d.temperature, d.mix, d.saturation)
-
-    def auto_ab(self, out: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The automatic a*b* (H, W, 2) of one network output, as the colorizer decodes it."""
-        ab = decode(out, *self.decoding)
-        return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        self.auto = TorchCNN(base, folder)  # decodes the network's output as the colorizer does
 
     def step(self, step: int, frac: float) -> float:
         """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
@@ -144,7 +136,7 @@ class _Trainer:
         out = out.numpy()
         autos, keys = [], []
         for i in range(b):
-            auto = self.auto_ab(out[i], (h, w))
+            auto = self.auto.decode_to(out[i], (h, w))
             autos.append(auto)
             keys.append(hint_keys(np.moveaxis(hints[i, :2], 0, -1) * AB_NORM, hints[i, 2], auto))
         kmax = max(1, max(len(k[0]) for k in keys))
@@ -278,7 +270,6 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
     record = {"train_hints": asdict(config)}
     best, best_score, t0, running = {}, -np.inf, time.time(), None
     with torch_threads(config.threads):
-        auto = sweep_score(trainer.colorizer(), val, counts=()) if val else {}
         step, budget = 0, 60.0 * config.time_budget_min
         while (frac := max(step / config.steps, (time.time() - t0) / budget if budget else 0.0)) < 1.0:
             trainer.head.train()
@@ -289,7 +280,7 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
                 progress({"step": step, "total": config.steps, "loss": running})
             last = step == config.steps or (budget and time.time() - t0 > budget)
             if val and (step % config.val_every == 0 or last):
-                scores = {**auto, **sweep_score(trainer.colorizer(), val, patch=config.val_patch)}
+                scores = sweep_score(trainer.colorizer(), val, patch=config.val_patch)
                 score = float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))
                 line = {"step": step, "elapsed_s": round(time.time() - t0, 1), "loss": running, **scores,
                         "sigmas": [round(float(s), 2) for s in trainer.head.sigmas],
