@@ -349,6 +349,8 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
               help="Photos held out (the same split as train cnn with the same data and seed).")
 @click.option("--val-every", type=click.IntRange(1), default=300, show_default=True, help="Steps between validations.")
 @click.option("--init-head", default="", metavar="PATH", help="Start from the hint head of this model folder.")
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Initial share of a hint's own colour a pixel takes (learned; default 0.5).")
 @click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
 @click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
 @click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
@@ -381,7 +383,9 @@ def train_hints_cmd(data, out, overwrite, **opts):
             bar.n = info["step"]
             bar.set_postfix(loss=f"{info['loss']:.5f}", refresh=True)
 
-    result = train_hint_head(data, out, HintTrainConfig(**opts), overwrite=overwrite, progress=progress)
+    alpha = opts.pop("alpha")
+    head = {} if alpha is None else {"alpha": alpha}
+    result = train_hint_head(data, out, HintTrainConfig(**opts, head=head), overwrite=overwrite, progress=progress)
     bar.close()
     click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
 

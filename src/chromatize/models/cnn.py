@@ -159,12 +159,13 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
     )
 
 
-def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None]:
-    """The ``hint_head`` entry of a config: its settings, trained reach and edge weights per head."""
+def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None, float]:
+    """The ``hint_head`` entry of a config: its settings, trained reach and edge weights per head, refining
+    reach and share of a hint's own colour (0 when absent: heads trained before it existed)."""
     if not isinstance(entry, dict) or not {"config", "sigmas", "edge_weights"} <= set(entry) <= {
-            "config", "sigmas", "edge_weights", "refine_reach"}:
+            "config", "sigmas", "edge_weights", "refine_reach", "alpha"}:
         raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config', 'sigmas', 'edge_weights' "
-                               "and optionally 'refine_reach'")
+                               "and optionally 'refine_reach' and 'alpha'")
     config = HintHeadConfig.from_dict(entry["config"], where)
     sigmas = entry["sigmas"]
     if (not isinstance(sigmas, list) or len(sigmas) != config.heads
@@ -180,7 +181,8 @@ def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[flo
     reach = entry.get("refine_reach")
     if reach is not None:
         reach = _check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
-    return config, sigmas, weights, reach
+    alpha = _check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0)
+    return config, sigmas, weights, reach, alpha
 
 
 def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
@@ -350,12 +352,12 @@ class CNNColorizer(NetColorizer):
         if "hint_head" in config.extra:
             if len(outputs) < 2:
                 raise ModelFormatError(f"{onnx_path}: config.json has a hint head but the network returns no features")
-            head_config, sigmas, weights, reach = _read_hint_head(config.extra["hint_head"],
-                                                                  Path(onnx_path).parent / "config.json")
+            head_config, sigmas, weights, reach, alpha = _read_hint_head(config.extra["hint_head"],
+                                                                         Path(onnx_path).parent / "config.json")
             head_path = Path(onnx_path).parent / "hint_head.onnx"
             if not head_path.is_file():
                 raise ModelFormatError(f"{head_path.parent}: config.json has a hint head but there is no hint_head.onnx")
-            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, threads)
+            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, alpha, threads)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]

@@ -87,11 +87,14 @@ class HintHeadConfig:
     dim: int = 16  #: embedding channels per head
     l_width: int = 8  #: channels of the small full-size convolution on L
     sigmas: tuple = (8.0, 24.0, 64.0, 256.0)  #: initial reach of each head, px at UNIT_SIZE
+    alpha: float = 0.5  #: initial share of a hint's own colour (:func:`attend`), learned in 0..1
 
     def __post_init__(self):
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         if len(self.sigmas) != self.heads:
             raise ValueError(f"sigmas must have one value per head ({self.heads}), got {len(self.sigmas)}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must be a number in 0..1, got {self.alpha!r}")
 
     @classmethod
     def from_dict(cls, d: object, where: str = "hint_head") -> "HintHeadConfig":
@@ -163,17 +166,26 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
     return cy * w + cx, residual.astype(np.float32), logw.astype(np.float32)
 
 
+def pool2(a: np.ndarray) -> np.ndarray:
+    """(..., H, W) -> (..., H/2, W/2): the means of 2x2 blocks (H and W even)."""
+    return (a[..., ::2, ::2] + a[..., 1::2, ::2] + a[..., ::2, 1::2] + a[..., 1::2, 1::2]) * np.float32(0.25)
+
+
 def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
            sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK, edge: np.ndarray | None = None,
-           edge_weights: np.ndarray | None = None, stride: int = 1) -> np.ndarray:
-    """Every pixel's softmax-weighted residual over the keys and the null slot (module docstring, step 3).
+           edge_weights: np.ndarray | None = None, stride: int = 1, auto_ab: np.ndarray | None = None,
+           alpha: float = 0.0) -> np.ndarray:
+    """Every pixel's softmax-weighted hint over the keys and the null slot (module docstring, step 3).
 
     Parameters
     ----------
-    emb : ndarray of float32, shape (heads, dim, H, W)
-    beta : ndarray of float32, shape (H, W)
-        Logit of the null slot (keep the automatic colour).
-    index, residual, logw : from :func:`hint_keys`
+    emb : ndarray of float32, shape (heads, dim, H / stride, W / stride)
+        The embedding at the queries: every pixel (stride 1) or the 2x2
+        blocks (stride 2, the means of the pixels' embeddings; a key takes
+        its block's).
+    beta : ndarray of float32, shape (H / stride, W / stride)
+        Logit of the null slot (keep the automatic colour), at the queries.
+    index, residual, logw : from :func:`hint_keys` (index: flat pixel of the (H, W) image)
     sigmas : ndarray, shape (heads,)
         Reach of each head in units.
     unit : float
@@ -183,30 +195,33 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     edge_weights : ndarray, shape (heads, C), optional
         Weight of each feature's squared difference, per head (>= 0).
     stride : int
-        1: every pixel is a query. 2: the queries are the 2x2 blocks (their
-        mean embedding, null logit and edge features, at their centres), and
-        the change is upsampled (bilinear): a quarter of the work. H and W
-        must then be even.
+        1 or 2. With 2 a query is a 2x2 block (its edge features the
+        block's means, its position the block's centre) and the result is
+        upsampled (bilinear) to (H, W): a quarter of the work.
+    auto_ab : ndarray of float32, shape (H, W, 2), optional
+        The automatic a*b*; needed when ``alpha`` > 0.
+    alpha : float
+        How much of a hint's own colour, not only its residual, a pixel
+        takes: each key carries ``residual + alpha * auto_ab(key)`` and a
+        pixel gives back ``alpha * auto_ab(pixel)`` times its total weight on
+        the keys. 0: residuals only; 1: a pixel fully attending to a key
+        takes the key's hinted colour (Levin et al.'s propagation does that).
 
     Returns
     -------
     ndarray of float32, shape (H, W, 2)
         The change of a*b*, real Lab units.
     """
-    heads, dim, h, w = emb.shape
-    kq = emb.reshape(heads, dim, h * w)[:, :, index] / np.float32(math.sqrt(dim))  # (heads, dim, K) key embeddings
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2, got {stride}")
+    heads, dim, qh, qw = emb.shape
+    h, w = qh * stride, qw * stride
     ky, kx = np.divmod(index, w)
+    kq = emb.reshape(heads, dim, qh * qw)[:, :, (ky // stride) * qw + kx // stride] / np.float32(math.sqrt(dim))
     kyx = np.stack([ky - (h - 1) / 2, kx - (w - 1) / 2]).astype(np.float32)  # (2, K)
     kg = None if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, h * w)[:, index].astype(np.float32)
-    if stride == 2:
-        def pool(a):  # (..., H, W) -> (..., H/2, W/2) means of 2x2 blocks
-            return (a[..., ::2, ::2] + a[..., 1::2, ::2] + a[..., ::2, 1::2] + a[..., 1::2, 1::2]) * np.float32(0.25)
-
-        emb, beta = pool(emb), pool(beta)
-        edge = None if edge is None else np.moveaxis(pool(np.moveaxis(edge, -1, 0)), 0, -1)
-    elif stride != 1:
-        raise ValueError(f"stride must be 1 or 2, got {stride}")
-    qh, qw = emb.shape[2:]
+    if edge is not None and stride == 2:
+        edge = np.moveaxis(pool2(np.moveaxis(edge, -1, 0)), 0, -1)
     n = qh * qw
     # Every term of the logit is a product of a query part and a key part, so one matmul per
     # head gives it all: with (y, x) relative to the centre, g the edge features, v = 1 / (2 sigma^2),
@@ -228,8 +243,12 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     ka = np.concatenate([kq, np.broadcast_to(kyx, (heads, 2, kk)), np.broadcast_to(kg, (heads, len(kg), kk)),
                          ones[:, :, :kk], (kown + logw[None])[:, None]], axis=1)  # (heads, F, K)
     ka = np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
+    values = residual.astype(np.float32)
+    if alpha:
+        key_ab = auto_ab.reshape(-1, 2)[index] / np.float32(AB_NORM)
+        values = np.concatenate([values + np.float32(alpha) * key_ab, np.ones((kk, 1), np.float32)], axis=1)
     b = beta.reshape(n).astype(np.float32)
-    out = np.empty((2, n), np.float32)
+    out = np.empty((values.shape[1], n), np.float32)
     for s in range(0, n, block):
         e = min(s + block, n)
         z = ka @ qa[:, :, s:e]  # (heads, K, n): the logits
@@ -238,11 +257,14 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         np.exp(z, out=z)
         wsum = z.sum(axis=0)  # (K, n)
         den = np.exp(b[s:e] - top) + wsum.sum(axis=0)
-        out[:, s:e] = (residual.T @ wsum) / den
-    out = out.reshape(2, qh, qw).transpose(1, 2, 0)
+        out[:, s:e] = (values.T @ wsum) / den
+    out = np.ascontiguousarray(out.reshape(-1, qh, qw).transpose(1, 2, 0))
     if stride == 2:
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
-    return out * np.float32(AB_NORM)
+    change = out[..., :2] * np.float32(AB_NORM)
+    if alpha:
+        change -= np.float32(alpha) * auto_ab * out[..., 2:]
+    return change
 
 
 class HintHead:
@@ -252,25 +274,33 @@ class HintHead:
     ----------
     query : callable
         (features (1, C, H/4, W/4), normalised L (1, 1, H, W)) ->
-        (embedding (1, heads * dim, H, W), beta (1, 1, H, W)), float32 arrays.
+        (embedding (1, heads * dim, H/s, W/s), beta (1, 1, H/s, W/s)), float32
+        arrays, at the queries of :func:`attend`: s = :data:`QUERY_STRIDE`
+        (or 1, every pixel).
     config : HintHeadConfig
     sigmas : sequence of float
         The trained reach of each head (px at UNIT_SIZE).
     edge_weights : sequence of sequence of float, shape (heads, 3)
         The trained edge weights (lightness, a*, b*) of each head.
+    alpha : float
+        The trained share of a hint's own colour (:func:`attend`).
+    refine_reach : float, optional
+        Reach of the refining Levin step (module docstring, step 4).
     """
 
-    def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None):
+    def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None,
+                 alpha: float = 0.0):
         self._query = query
         self.config = config
         self.sigmas = np.asarray(sigmas, np.float32)
         self.edge_weights = np.asarray(edge_weights, np.float32).reshape(config.heads, 3)
+        self.alpha = float(alpha)
         #: Reach (working px at UNIT_SIZE) of the last, Levin step; None: no such step.
         self.refine_reach = refine_reach
 
     @classmethod
     def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
-                  refine_reach: float | None = None, threads: int = 2) -> "HintHead":
+                  refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2) -> "HintHead":
         """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
@@ -288,18 +318,20 @@ class HintHead:
         except Exception as exc:  # ORT raises its own exception types
             raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
         return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas, edge_weights,
-                   refine_reach)
+                   refine_reach, alpha)
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
         index, residual, logw = hint_keys(guide.ab, guide.mask, auto_ab)
         emb, beta = self._query(feats, x)
-        c = self.config
-        emb = np.asarray(emb[0]).reshape(c.heads, c.dim, *auto_ab.shape[:2])
+        c, (h, w) = self.config, auto_ab.shape[:2]
+        stride = h // emb.shape[2]
+        emb = np.asarray(emb[0]).reshape(c.heads, c.dim, h // stride, w // stride)
         L = x[0, 0] * np.float32(L_NORM) + np.float32(L_CENT)
-        unit = UNIT_SIZE / max(auto_ab.shape[:2])
+        unit = UNIT_SIZE / max(h, w)
         ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas, unit,
-                              edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=QUERY_STRIDE)
+                              edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=stride,
+                              auto_ab=auto_ab, alpha=self.alpha)
         if self.refine_reach:
             from .levin import propagate  # scipy, only for a head that refines
 

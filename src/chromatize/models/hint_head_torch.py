@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..io import atomic_output
-from .hint_head import HintHeadConfig
+from .hint_head import QUERY_STRIDE, HintHeadConfig
 
-__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "export_head_onnx", "HEAD_FILES"]
+__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "set_alpha", "export_head_onnx", "HEAD_FILES"]
 
 #: Files a hint head adds to a CNN model folder.
 HEAD_FILES = ("hint_head.onnx", "hint_head.safetensors")
@@ -34,6 +34,11 @@ class HintHeadNet(nn.Module):
     The embedding is a 1x1 convolution of the features, upsampled x4
     (bilinear), plus two small convolutions of L that sharpen it at edges; the
     null logit ``beta`` is a 1x1 convolution of the features, upsampled.
+    ``stride=2`` gives the means of their 2x2 blocks (the queries of
+    :func:`chromatize.models.hint_head.attend` at inference), computed
+    exactly at a quarter of the cost: a bilinear x4 upsampling averaged over
+    2x2 blocks is the bilinear x2 upsampling, and a 1x1 convolution commutes
+    with the average.
     """
 
     def __init__(self, config: HintHeadConfig):
@@ -47,6 +52,8 @@ class HintHeadNet(nn.Module):
         self.log_sigma = nn.Parameter(torch.log(torch.tensor(config.sigmas, dtype=torch.float32)))
         #: softplus of these weigh the squared differences of lightness, a*, b* (per head); ~0.05 at first
         self.edge_raw = nn.Parameter(torch.full((config.heads, 3), -3.0))
+        #: sigmoid of this is the share of a hint's own colour (``alpha`` of attend)
+        self.alpha_raw = nn.Parameter(torch.tensor(_logit(config.alpha)))
         nn.init.zeros_(self.beta.weight)
         nn.init.constant_(self.beta.bias, 2.0)  # at first the automatic colour mostly stays
 
@@ -58,16 +65,26 @@ class HintHeadNet(nn.Module):
     def edge_weights(self) -> torch.Tensor:
         return F.softplus(self.edge_raw)
 
-    def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        e = F.interpolate(self.emb(feats), scale_factor=4.0, mode="bilinear", align_corners=False)
-        e = e + self.lnet(x[:, :1])  # (B, heads * dim, H, W)
-        b = F.interpolate(self.beta(feats), scale_factor=4.0, mode="bilinear", align_corners=False)  # (B, 1, H, W)
-        return e, b
+    @property
+    def alpha(self) -> torch.Tensor:
+        return torch.sigmoid(self.alpha_raw)
+
+    def forward(self, feats: torch.Tensor, x: torch.Tensor, stride: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        up = 4.0 / stride
+        conv3, relu, conv1 = self.lnet
+        lf = relu(conv3(x[:, :1]))
+        lf = F.avg_pool2d(lf, 2) if stride == 2 else lf
+        e = F.interpolate(self.emb(feats), scale_factor=up, mode="bilinear", align_corners=False) + conv1(lf)
+        b = F.interpolate(self.beta(feats), scale_factor=up, mode="bilinear", align_corners=False)
+        return e, b  # (B, heads * dim, H / stride, W / stride), (B, 1, H / stride, W / stride)
 
 
 def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, residual: torch.Tensor,
                  logw: torch.Tensor, sigmas: torch.Tensor, unit: torch.Tensor, queries: torch.Tensor,
-                 heads: int, edge: torch.Tensor | None = None, edge_weights: torch.Tensor | None = None) -> torch.Tensor:
+                 heads: int, edge: torch.Tensor | None = None, edge_weights: torch.Tensor | None = None,
+                 auto: torch.Tensor | None = None, alpha: torch.Tensor | float = 0.0) -> torch.Tensor:
     """:func:`chromatize.models.hint_head.attend` for a batch, at the query pixels only.
 
     Parameters
@@ -83,6 +100,8 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     heads : int
     edge : (B, C, H, W) per-pixel features compared between query and key, optional
     edge_weights : (heads, C)
+    auto : (B, 2, H, W) automatic a*b* / AB_NORM; needed with ``alpha``
+    alpha : share of a hint's own colour (see the numpy ``attend``)
 
     Returns
     -------
@@ -108,7 +127,12 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     null = torch.gather(beta.reshape(b, h * w), 1, queries)  # (B, n)
     z = torch.cat([null[:, :, None], z.permute(0, 2, 1, 3).reshape(b, queries.shape[1], -1)], dim=2)
     p = torch.softmax(z, dim=2)[:, :, 1:].reshape(b, queries.shape[1], heads, -1).sum(dim=2)  # (B, n, K)
-    return p @ residual
+    if auto is None:
+        return p @ residual
+    a = auto.reshape(b, 2, h * w)
+    key_ab = torch.gather(a, 2, index[:, None, :].expand(-1, 2, -1)).transpose(1, 2)  # (B, K, 2)
+    query_ab = torch.gather(a, 2, queries[:, None, :].expand(-1, 2, -1)).transpose(1, 2)  # (B, n, 2)
+    return p @ (residual + alpha * key_ab) - alpha * query_ab * p.sum(dim=2, keepdim=True)
 
 
 def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
@@ -121,7 +145,7 @@ def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
         save_file(state, str(tmp))
     export_head_onnx(head, folder / "hint_head.onnx")
     return {"config": asdict(head.config), "sigmas": [float(s) for s in head.sigmas],
-            "edge_weights": head.edge_weights.detach().tolist()}
+            "edge_weights": head.edge_weights.detach().tolist(), "alpha": float(head.alpha.detach())}
 
 
 def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
@@ -129,20 +153,48 @@ def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
     from safetensors.torch import load_file
 
     head = HintHeadNet(HintHeadConfig(**entry["config"]))
-    head.load_state_dict(load_file(str(Path(folder) / "hint_head.safetensors")))
+    missing, unexpected = head.load_state_dict(load_file(str(Path(folder) / "hint_head.safetensors")), strict=False)
+    if unexpected or set(missing) - {"alpha_raw"}:
+        raise ValueError(f"{folder}: hint_head.safetensors does not fit its config "
+                         f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})")
+    if missing:  # a head saved before alpha existed: it spreads residuals only
+        set_alpha(head, entry.get("alpha", 0.0))
     return head
 
 
+def set_alpha(head: HintHeadNet, alpha: float) -> None:
+    """Set the head's share of a hint's own colour (0..1; the ends are held at 1e-13 from 0 and 1)."""
+    with torch.no_grad():
+        head.alpha_raw.fill_(_logit(alpha))
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-13), 1 - 1e-13)
+    return math.log(p / (1 - p))
+
+
+class _Blocks(nn.Module):
+    """The head at inference: outputs at the 2x2 blocks that :class:`chromatize.models.hint_head.HintHead` queries."""
+
+    def __init__(self, head: HintHeadNet):
+        super().__init__()
+        self.head = head
+
+    def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(feats, x, stride=QUERY_STRIDE)
+
+
 def export_head_onnx(head: HintHeadNet, path: str | os.PathLike, size: int = 64) -> None:
-    """Export the head (eval, float32, CPU) with dynamic H and W: inputs ``features``, ``L``; outputs ``emb``, ``beta``."""
+    """Export the head (eval, float32, CPU) with dynamic H and W: inputs ``features`` (1, C, H/4, W/4) and
+    ``L`` (1, 1, H, W); outputs ``emb`` and ``beta`` at (H/2, W/2), the queries' 2x2 blocks."""
     was_training = head.training
     head = head.eval().cpu()
     feats = torch.zeros(1, head.config.feat_channels, size // 4, size // 4)
     x = torch.zeros(1, 1, size, size)
-    axes = {"features": {2: "fh", 3: "fw"}, "L": {2: "h", 3: "w"}, "emb": {2: "h", 3: "w"}, "beta": {2: "h", 3: "w"}}
+    axes = {"features": {2: "fh", 3: "fw"}, "L": {2: "h", 3: "w"}, "emb": {2: "qh", 3: "qw"}, "beta": {2: "qh", 3: "qw"}}
     with torch.no_grad(), warnings.catch_warnings(), atomic_output(Path(path)) as tmp:
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(head, (feats, x), str(tmp), dynamo=False, input_names=["features", "L"],
+        torch.onnx.export(_Blocks(head), (feats, x), str(tmp), dynamo=False, input_names=["features", "L"],
                           output_names=["emb", "beta"], dynamic_axes=axes, opset_version=17)
     head.train(was_training)
 

@@ -45,7 +45,7 @@ from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
+from ..models.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
 from .cnn import torch_threads
 
@@ -157,10 +157,11 @@ class _Trainer:
         emb, beta = self.head(feats, x)
         unit = torch.full((b,), UNIT_SIZE / cfg.long_side)  # crops are cut from photos of long_side px, as at inference
         edge = np.stack([edge_features(L[i, 0], autos[i]) for i in range(b)]).transpose(0, 3, 1, 2)  # (B, 3, H, W)
+        auto = torch.from_numpy(np.stack(autos).transpose(0, 3, 1, 2) / np.float32(AB_NORM))  # (B, 2, H, W)
         change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
                               torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
                               self.head.config.heads, torch.from_numpy(np.ascontiguousarray(edge)),
-                              self.head.edge_weights)
+                              self.head.edge_weights, auto, self.head.alpha)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
@@ -176,10 +177,11 @@ class _Trainer:
 
         def query(feats, x):
             with torch.no_grad():
-                e, b = head(torch.from_numpy(feats), torch.from_numpy(x))
+                e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
             return e.numpy(), b.numpy()
 
-        net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy())
+        net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy(),
+                                 alpha=float(head.alpha.detach()))
         return net
 
 
