@@ -73,12 +73,9 @@ def set_threads(model: Colorizer, threads: int) -> Colorizer:
     session = getattr(model, "session", None)
     path = getattr(session, "_model_path", None)  # ONNX Runtime keeps the file it was loaded from
     if path:
-        import onnxruntime as ort
+        from .models.base import onnx_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        model.session = ort.InferenceSession(path, opts, providers=session.get_providers())
+        model.session = onnx_session(path, threads, session.get_providers())
     try:
         import numba
 

@@ -15,7 +15,7 @@ import chromatize  # noqa: E402
 from chromatize.color import AB_NORM  # noqa: E402
 from chromatize.hints import Guide  # noqa: E402
 from chromatize.models import ModelFormatError, load_model  # noqa: E402
-from chromatize.models.hint_head import HintHeadConfig, attend, hint_keys  # noqa: E402
+from chromatize.models.hint_head import QUERY_STRIDE, HintHeadConfig, attend, hint_keys, pool  # noqa: E402
 from chromatize.models.hint_head_torch import HintHeadNet, attend_batch  # noqa: E402
 
 
@@ -77,22 +77,22 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     assert np.abs(quiet).max() < 1e-6
 
 
-def test_attention_on_2x2_blocks_approximates_every_pixel():
+def test_attention_on_blocks_approximates_every_pixel():
     rng = np.random.default_rng(1)
-    h, w = 32, 48
+    h, w = 64, 96  # reaches of 12 and 60 px: the shipped head's shortest is 7.5 px at 256
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    emb = np.stack([np.sin(yy / 9 + i) + np.cos(xx / 11 - i) for i in range(8)]).reshape(2, 4, h, w).astype(np.float32)
+    emb = np.stack([np.sin(yy / 18 + i) + np.cos(xx / 22 - i) for i in range(8)]).reshape(2, 4, h, w).astype(np.float32)
     beta = np.full((h, w), 1.0, np.float32)
-    edge = np.stack([yy / 20, xx / 30, np.zeros_like(yy)], axis=-1)
+    edge = np.stack([yy / 40, xx / 60, np.zeros_like(yy)], axis=-1)
     index = rng.choice(h * w, 6, replace=False)
     residual = rng.normal(size=(6, 2)).astype(np.float32) / 3
-    args = (emb, beta, index, residual, np.zeros(6, np.float32), np.array([6.0, 30.0], np.float32))
+    args = (emb, beta, index, residual, np.zeros(6, np.float32), np.array([12.0, 60.0], np.float32))
     kw = dict(edge=edge, edge_weights=np.full((2, 3), 0.1, np.float32))
     full = attend(*args, **kw)
-    pool = lambda a: (a[..., ::2, ::2] + a[..., 1::2, ::2] + a[..., ::2, 1::2] + a[..., 1::2, 1::2]) / 4  # noqa: E731
-    half = attend(pool(emb), pool(beta), *args[2:], stride=2, **kw)
     assert np.abs(full).max() > 5
-    assert np.abs(half - full).mean() < 0.06 * np.abs(full).mean()  # keys take their block's embedding too
+    for s, tol in [(2, 0.02), (4, 0.03)]:  # keys take their block's embedding too
+        blocks = attend(pool(emb, s), pool(beta, s), *args[2:], stride=s, **kw)
+        assert np.abs(blocks - full).mean() < tol * np.abs(full).mean()
 
 
 def test_head_shapes_and_blocks_are_exact_means():
@@ -101,9 +101,10 @@ def test_head_shapes_and_blocks_are_exact_means():
     feats, x = torch.randn(2, 8, 4, 6), torch.randn(2, 1, 16, 24)
     emb, beta = net(feats, x)
     assert emb.shape == (2, 6, 16, 24) and beta.shape == (2, 1, 16, 24)
-    emb2, beta2 = net(feats, x, stride=2)  # what the exported head gives: the 2x2 blocks' means, computed directly
-    torch.testing.assert_close(emb2, torch.nn.functional.avg_pool2d(emb, 2), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(beta2, torch.nn.functional.avg_pool2d(beta, 2), atol=1e-5, rtol=1e-5)
+    for s in (2, 4):  # what the exported head gives: the blocks' means, computed directly
+        emb_s, beta_s = net(feats, x, stride=s)
+        torch.testing.assert_close(emb_s, torch.nn.functional.avg_pool2d(emb, s), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(beta_s, torch.nn.functional.avg_pool2d(beta, s), atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="alpha"):
         HintHeadConfig(alpha=1.5)
 
@@ -161,7 +162,7 @@ def test_onnx_head_matches_torch_head(trained_head):
 
     def query(feats, x):
         with torch.no_grad():
-            e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=2)
+            e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
         return e.numpy(), b.numpy()
 
     from chromatize.models.cnn_torch import TorchCNN

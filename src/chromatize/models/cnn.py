@@ -31,8 +31,7 @@ import cv2
 import numpy as np
 
 from ..color import AB_NORM, normalise_L
-from ..text import one_line
-from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_section, read_mean_ab
+from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_section, onnx_session, read_mean_ab
 from .hint_head import HintHead, HintHeadConfig
 
 __all__ = [
@@ -333,16 +332,8 @@ class CNNColorizer(NetColorizer):
     """
 
     def __init__(self, onnx_path: str | os.PathLike, config: CNNFolderConfig, threads: int = 2):
-        import onnxruntime as ort
-
         super().__init__(config)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises its own exception types
-            raise ModelFormatError(f"{onnx_path}: not a valid ONNX model ({one_line(exc)})") from None
+        self.session = onnx_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         outputs = self.session.get_outputs()
         shape = outputs[0].shape

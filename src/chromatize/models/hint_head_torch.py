@@ -34,11 +34,11 @@ class HintHeadNet(nn.Module):
     The embedding is a 1x1 convolution of the features, upsampled x4
     (bilinear), plus two small convolutions of L that sharpen it at edges; the
     null logit ``beta`` is a 1x1 convolution of the features, upsampled.
-    ``stride=2`` gives the means of their 2x2 blocks (the queries of
-    :func:`chromatize.models.hint_head.attend` at inference), computed
-    exactly at a quarter of the cost: a bilinear x4 upsampling averaged over
-    2x2 blocks is the bilinear x2 upsampling, and a 1x1 convolution commutes
-    with the average.
+    ``stride`` 2 or 4 gives the means of their 2x2 or 4x4 blocks (the
+    queries of :func:`chromatize.models.hint_head.attend` at inference),
+    computed exactly at a fraction of the cost: a bilinear x4 upsampling
+    averaged over 2x2 blocks is the bilinear x2 upsampling, and a 1x1
+    convolution commutes with the average.
     """
 
     def __init__(self, config: HintHeadConfig):
@@ -70,14 +70,17 @@ class HintHeadNet(nn.Module):
         return torch.sigmoid(self.alpha_raw)
 
     def forward(self, feats: torch.Tensor, x: torch.Tensor, stride: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
-        up = 4.0 / stride
+        if stride not in (1, 2, 4):
+            raise ValueError(f"stride must be 1, 2 or 4, got {stride}")
+        half = min(stride, 2)
+        up = 4.0 / half
         conv3, relu, conv1 = self.lnet
         lf = relu(conv3(x[:, :1]))
-        lf = F.avg_pool2d(lf, 2) if stride == 2 else lf
+        lf = F.avg_pool2d(lf, 2) if half == 2 else lf
         e = F.interpolate(self.emb(feats), scale_factor=up, mode="bilinear", align_corners=False) + conv1(lf)
         b = F.interpolate(self.beta(feats), scale_factor=up, mode="bilinear", align_corners=False)
+        if stride == 4:
+            e, b = F.avg_pool2d(e, 2), F.avg_pool2d(b, 2)
         return e, b  # (B, heads * dim, H / stride, W / stride), (B, 1, H / stride, W / stride)
 
 
@@ -174,7 +177,7 @@ def _logit(p: float) -> float:
 
 
 class _Blocks(nn.Module):
-    """The head at inference: outputs at the 2x2 blocks that :class:`chromatize.models.hint_head.HintHead` queries."""
+    """The head at inference: outputs at the blocks that :class:`chromatize.models.hint_head.HintHead` queries."""
 
     def __init__(self, head: HintHeadNet):
         super().__init__()
@@ -186,7 +189,7 @@ class _Blocks(nn.Module):
 
 def export_head_onnx(head: HintHeadNet, path: str | os.PathLike, size: int = 64) -> None:
     """Export the head (eval, float32, CPU) with dynamic H and W: inputs ``features`` (1, C, H/4, W/4) and
-    ``L`` (1, 1, H, W); outputs ``emb`` and ``beta`` at (H/2, W/2), the queries' 2x2 blocks."""
+    ``L`` (1, 1, H, W); outputs ``emb`` and ``beta`` at the queries' blocks (H, W divided by QUERY_STRIDE)."""
     was_training = head.training
     head = head.eval().cpu()
     feats = torch.zeros(1, head.config.feat_channels, size // 4, size // 4)
