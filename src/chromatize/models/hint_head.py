@@ -185,7 +185,7 @@ def pool(a: np.ndarray, s: int) -> np.ndarray:
 def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
            sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK, edge: np.ndarray | None = None,
            edge_weights: np.ndarray | None = None, stride: int = 1, auto_ab: np.ndarray | None = None,
-           alpha: float | np.ndarray = 0.0) -> np.ndarray:
+           alpha: float = 0.0) -> np.ndarray:
     """Every pixel's softmax-weighted hint over the keys and the null slot (module docstring, step 3).
 
     Parameters
@@ -211,13 +211,12 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         (bilinear) to (H, W): 1 / s^2 of the work.
     auto_ab : ndarray of float32, shape (H, W, 2), optional
         The automatic a*b*; needed when ``alpha`` > 0.
-    alpha : float or ndarray of float32, shape (H / stride, W / stride)
+    alpha : float
         How much of a hint's own colour, not only its residual, a pixel
-        takes (one share, or one per query): a pixel q attending to key k
-        with weight p takes ``p * (residual_k + alpha_q * (auto_ab(k) -
-        auto_ab(q)))``. 0: residuals only; 1: a pixel fully attending to a
-        key takes the key's hinted colour (Levin et al.'s propagation does
-        that).
+        takes: each key carries ``residual + alpha * auto_ab(key)`` and a
+        pixel gives back ``alpha * auto_ab(pixel)`` times its total weight on
+        the keys. 0: residuals only; 1: a pixel fully attending to a key
+        takes the key's hinted colour (Levin et al.'s propagation does that).
 
     Returns
     -------
@@ -256,10 +255,9 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
                          ones[:, :, :kk], (kown + logw[None])[:, None]], axis=1)  # (heads, F, K)
     ka = np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
     values = residual.astype(np.float32)
-    absolute = np.ndim(alpha) > 0 or alpha != 0
-    if absolute:  # also the weighted automatic a*b* of the keys, and the total weight on the keys
+    if alpha:
         key_ab = auto_ab.reshape(-1, 2)[index] / np.float32(AB_NORM)
-        values = np.concatenate([values, key_ab, np.ones((kk, 1), np.float32)], axis=1)
+        values = np.concatenate([values + np.float32(alpha) * key_ab, np.ones((kk, 1), np.float32)], axis=1)
     b = beta.reshape(n).astype(np.float32)
     out = np.empty((values.shape[1], n), np.float32)
     for s in range(0, n, block):
@@ -275,12 +273,8 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     if stride > 1:
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     change = out[..., :2] * np.float32(AB_NORM)
-    if absolute:
-        a = np.float32(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, np.float32)
-        if a.ndim and stride > 1:
-            a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-        a = a[..., None] if a.ndim else a
-        change += a * (out[..., 2:4] * np.float32(AB_NORM) - auto_ab * out[..., 4:])
+    if alpha:
+        change -= np.float32(alpha) * auto_ab * out[..., 2:]
     return change
 
 
@@ -291,18 +285,16 @@ class HintHead:
     ----------
     query : callable
         (features (1, C, H/4, W/4), normalised L (1, 1, H, W)) ->
-        (embedding (1, heads * dim, H/s, W/s), beta (1, 1, H/s, W/s)[, alpha
-        (1, 1, H/s, W/s)]), float32 arrays, at the queries of :func:`attend`:
-        s = :data:`QUERY_STRIDE` (or 1, every pixel). Without an alpha map
-        every pixel has the share ``alpha``.
+        (embedding (1, heads * dim, H/s, W/s), beta (1, 1, H/s, W/s)), float32
+        arrays, at the queries of :func:`attend`: s = :data:`QUERY_STRIDE`
+        (or 1, every pixel).
     config : HintHeadConfig
     sigmas : sequence of float
         The trained reach of each head (px at UNIT_SIZE).
     edge_weights : sequence of sequence of float, shape (heads, 3)
         The trained edge weights (lightness, a*, b*) of each head.
     alpha : float
-        The trained share of a hint's own colour (:func:`attend`), for a
-        head whose ``query`` gives no map of it.
+        The trained share of a hint's own colour (:func:`attend`).
     refine_reach : float, optional
         Reach of the refining Levin step (module docstring, step 4).
     """
@@ -320,8 +312,7 @@ class HintHead:
     @classmethod
     def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
                   refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2) -> "HintHead":
-        """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta`` and,
-        from heads that learn where to take a hint's own colour, ``alpha``).
+        """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
         ------
@@ -335,8 +326,7 @@ class HintHead:
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
         index, residual, logw = hint_keys(guide.ab, guide.mask, auto_ab)
-        emb, beta, *alpha = self._query(feats, x)
-        alpha = np.asarray(alpha[0])[0, 0] if alpha else self.alpha  # a map from heads that learn one
+        emb, beta = self._query(feats, x)
         c, (h, w) = self.config, auto_ab.shape[:2]
         stride = h // emb.shape[2]
         emb = np.asarray(emb[0]).reshape(c.heads, c.dim, h // stride, w // stride)
@@ -344,7 +334,7 @@ class HintHead:
         unit = UNIT_SIZE / max(h, w)
         ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas, unit,
                               edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=stride,
-                              auto_ab=auto_ab, alpha=alpha)
+                              auto_ab=auto_ab, alpha=self.alpha)
         if self.refine_reach:
             from .levin import propagate  # scipy, only for a head that refines
 

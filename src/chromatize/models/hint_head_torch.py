@@ -52,11 +52,8 @@ class HintHeadNet(nn.Module):
         self.log_sigma = nn.Parameter(torch.log(torch.tensor(config.sigmas, dtype=torch.float32)))
         #: softplus of these weigh the squared differences of lightness, a*, b* (per head); ~0.05 at first
         self.edge_raw = nn.Parameter(torch.full((config.heads, 3), -3.0))
-        #: sigmoid of this plus ``alpha_conv`` of the features is each pixel's share of a hint's own colour
+        #: sigmoid of this is the share of a hint's own colour (``alpha`` of attend)
         self.alpha_raw = nn.Parameter(torch.tensor(_logit(config.alpha)))
-        self.alpha_conv = nn.Conv2d(c, 1, 1)
-        nn.init.zeros_(self.alpha_conv.weight)  # at first the same share everywhere
-        nn.init.zeros_(self.alpha_conv.bias)
         nn.init.zeros_(self.beta.weight)
         nn.init.constant_(self.beta.bias, 2.0)  # at first the automatic colour mostly stays
 
@@ -70,15 +67,7 @@ class HintHeadNet(nn.Module):
 
     @property
     def alpha(self) -> torch.Tensor:
-        """The share where ``alpha_conv`` gives 0 (the whole map before it learned anything)."""
         return torch.sigmoid(self.alpha_raw)
-
-    def alpha_map(self, feats: torch.Tensor, stride: int = 1) -> torch.Tensor:
-        """(B, 1, H / stride, W / stride): each pixel's share of a hint's own colour, in (0, 1)."""
-        logit = self.alpha_raw + self.alpha_conv(feats)  # at the features' stride, 4
-        if stride != 4:
-            logit = F.interpolate(logit, scale_factor=4.0 / stride, mode="bilinear", align_corners=False)
-        return torch.sigmoid(logit)
 
     def forward(self, feats: torch.Tensor, x: torch.Tensor, stride: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         if stride not in (1, 2, 4):
@@ -115,7 +104,7 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     edge : (B, C, H, W) per-pixel features compared between query and key, optional
     edge_weights : (heads, C)
     auto : (B, 2, H, W) automatic a*b* / AB_NORM; needed with ``alpha``
-    alpha : share of a hint's own colour (see the numpy ``attend``): a number or a (B, 1, H, W) map
+    alpha : share of a hint's own colour (see the numpy ``attend``)
 
     Returns
     -------
@@ -146,9 +135,7 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     a = auto.reshape(b, 2, h * w)
     key_ab = torch.gather(a, 2, index[:, None, :].expand(-1, 2, -1)).transpose(1, 2)  # (B, K, 2)
     query_ab = torch.gather(a, 2, queries[:, None, :].expand(-1, 2, -1)).transpose(1, 2)  # (B, n, 2)
-    if torch.is_tensor(alpha) and alpha.dim() == 4:
-        alpha = torch.gather(alpha.reshape(b, h * w), 1, queries)[:, :, None]  # (B, n, 1)
-    return p @ residual + alpha * (p @ key_ab - query_ab * p.sum(dim=2, keepdim=True))
+    return p @ (residual + alpha * key_ab) - alpha * query_ab * p.sum(dim=2, keepdim=True)
 
 
 def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
@@ -170,10 +157,10 @@ def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
 
     head = HintHeadNet(HintHeadConfig(**entry["config"]))
     missing, unexpected = head.load_state_dict(load_file(str(Path(folder) / "hint_head.safetensors")), strict=False)
-    if unexpected or set(missing) - {"alpha_raw", "alpha_conv.weight", "alpha_conv.bias"}:
+    if unexpected or set(missing) - {"alpha_raw"}:
         raise ValueError(f"{folder}: hint_head.safetensors does not fit its config "
                          f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})")
-    if "alpha_raw" in missing:  # a head saved before alpha existed: it spreads residuals only
+    if missing:  # a head saved before alpha existed: it spreads residuals only
         set_alpha(head, entry.get("alpha", 0.0))
     return head
 
@@ -196,24 +183,21 @@ class _Blocks(nn.Module):
         super().__init__()
         self.head = head
 
-    def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        e, b = self.head(feats, x, stride=QUERY_STRIDE)
-        return e, b, self.head.alpha_map(feats, QUERY_STRIDE)
+    def forward(self, feats: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(feats, x, stride=QUERY_STRIDE)
 
 
 def export_head_onnx(head: HintHeadNet, path: str | os.PathLike, size: int = 64) -> None:
     """Export the head (eval, float32, CPU) with dynamic H and W: inputs ``features`` (1, C, H/4, W/4) and
-    ``L`` (1, 1, H, W); outputs ``emb``, ``beta`` and ``alpha`` at the queries' blocks (H, W divided by
-    QUERY_STRIDE)."""
+    ``L`` (1, 1, H, W); outputs ``emb`` and ``beta`` at the queries' blocks (H, W divided by QUERY_STRIDE)."""
     was_training = head.training
     head = head.eval().cpu()
     feats = torch.zeros(1, head.config.feat_channels, size // 4, size // 4)
     x = torch.zeros(1, 1, size, size)
-    axes = {"features": {2: "fh", 3: "fw"}, "L": {2: "h", 3: "w"}, "emb": {2: "qh", 3: "qw"}, "beta": {2: "qh", 3: "qw"},
-            "alpha": {2: "qh", 3: "qw"}}
+    axes = {"features": {2: "fh", 3: "fw"}, "L": {2: "h", 3: "w"}, "emb": {2: "qh", 3: "qw"}, "beta": {2: "qh", 3: "qw"}}
     with torch.no_grad(), warnings.catch_warnings(), atomic_output(Path(path)) as tmp:
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(_Blocks(head), (feats, x), str(tmp), dynamo=False, input_names=["features", "L"],
-                          output_names=["emb", "beta", "alpha"], dynamic_axes=axes, opset_version=17)
+                          output_names=["emb", "beta"], dynamic_axes=axes, opset_version=17)
     head.train(was_training)
 

@@ -161,7 +161,7 @@ class _Trainer:
         change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
                               torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
                               self.head.config.heads, torch.from_numpy(np.ascontiguousarray(edge)),
-                              self.head.edge_weights, auto, self.head.alpha_map(feats))
+                              self.head.edge_weights, auto, self.head.alpha)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
@@ -177,9 +177,8 @@ class _Trainer:
 
         def query(feats, x):
             with torch.no_grad():
-                f = torch.from_numpy(feats)
-                e, b = head(f, torch.from_numpy(x), stride=QUERY_STRIDE)
-                return e.numpy(), b.numpy(), head.alpha_map(f, QUERY_STRIDE).numpy()
+                e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
+            return e.numpy(), b.numpy()
 
         net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy(),
                                  alpha=float(head.alpha.detach()))
