@@ -8,6 +8,7 @@ by ONNX Runtime also ``model.onnx``). Nothing is pickled.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,16 @@ def write_config(folder: str | os.PathLike, config: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     config = {"format_version": FORMAT_VERSION, **config}
     atomic_write_text(folder / "config.json", json.dumps(config, indent=2, sort_keys=True))
+
+
+def check_number(value, kind: type, where: str, key: str, low: float, high: float, low_open: bool = False):
+    """``value`` as ``kind`` if it is one (bools are not numbers) and within range, else ModelFormatError."""
+    ok_type = int if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or not math.isfinite(value):
+        raise ModelFormatError(f"{where}: {key!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if value < low or value > high or (low_open and value == low):
+        raise ModelFormatError(f"{where}: {key!r} = {value!r} is out of range ({low}..{high})")
+    return kind(value)
 
 
 def check_section(d: object, cls: type, where: str, section: str) -> dict:

@@ -22,7 +22,6 @@ References
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,8 @@ import cv2
 import numpy as np
 
 from ..color import AB_NORM, normalise_L
-from .base import MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_section, onnx_session, read_mean_ab
+from .base import (MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_number, check_section, onnx_session,
+                   read_mean_ab)
 from .hint_head import HintHead, HintHeadConfig
 
 __all__ = [
@@ -45,16 +45,6 @@ OUT_STRIDE = 4
 HYBRID_DIRECT_PIXELS = 128 * 128
 #: Width of the a*b* quantisation grid (real Lab units), as in Zhang et al.
 GRID = 10.0
-
-
-def _check_number(value, kind: type, where: str, key: str, low: float, high: float, low_open: bool = False):
-    """``value`` as ``kind`` if it is one (bools are not numbers) and within range, else ModelFormatError."""
-    ok_type = int if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, ok_type) or not math.isfinite(value):
-        raise ModelFormatError(f"{where}: {key!r} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-    if value < low or value > high or (low_open and value == low):
-        raise ModelFormatError(f"{where}: {key!r} = {value!r} is out of range ({low}..{high})")
-    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -82,13 +72,13 @@ class Decoding:
         check_section(d, cls, where, "decoding")
         out = {}
         if "render_size" in d:
-            out["render_size"] = _check_number(d["render_size"], int, where, "render_size", 8, MAX_RENDER_SIZE)
+            out["render_size"] = check_number(d["render_size"], int, where, "render_size", 8, MAX_RENDER_SIZE)
         if "temperature" in d:
-            out["temperature"] = _check_number(d["temperature"], float, where, "temperature", 0.0, 1.0, low_open=True)
+            out["temperature"] = check_number(d["temperature"], float, where, "temperature", 0.0, 1.0, low_open=True)
         if "mix" in d:
-            out["mix"] = _check_number(d["mix"], float, where, "mix", 0.0, 1.0)
+            out["mix"] = check_number(d["mix"], float, where, "mix", 0.0, 1.0)
         if "saturation" in d:
-            out["saturation"] = _check_number(d["saturation"], float, where, "saturation", 0.0, 10.0)
+            out["saturation"] = check_number(d["saturation"], float, where, "saturation", 0.0, 10.0)
         return cls(**out)
 
 
@@ -151,8 +141,8 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
         centers=centers,
         model=config["model"],
         decoding=Decoding.from_dict(config.get("decoding", {}), where),
-        stride=_check_number(config.get("stride", 16), int, where, "stride", 1, 1024),
-        hint_channels=_check_number(config.get("hint_channels", 0), int, where, "hint_channels", 0, 3),
+        stride=check_number(config.get("stride", 16), int, where, "stride", 1, 1024),
+        hint_channels=check_number(config.get("hint_channels", 0), int, where, "hint_channels", 0, 3),
         name=name,
         extra={k: v for k, v in config.items() if k in _RECORD_KEYS},
     )
@@ -179,8 +169,8 @@ def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[flo
         raise ModelFormatError(f"{where}: hint_head 'edge_weights' must be {config.heads} lists of 3 numbers >= 0")
     reach = entry.get("refine_reach")
     if reach is not None:
-        reach = _check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
-    alpha = _check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0)
+        reach = check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
+    alpha = check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0)
     return config, sigmas, weights, reach, alpha
 
 

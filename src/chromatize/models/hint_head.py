@@ -58,7 +58,7 @@ import numpy as np
 
 from ..color import AB_NORM, L_CENT, L_NORM
 from ..text import one_line
-from .base import ModelFormatError, check_section, onnx_session
+from .base import ModelFormatError, check_number, check_section, onnx_session
 
 __all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "attend", "HintHead"]
 
@@ -75,8 +75,6 @@ QUERY_STRIDE = 4
 QUERY_BLOCK = 16384
 #: Largest working size (pixels) on which the refining step is solved exactly (a cascade above).
 REFINE_DIRECT_PIXELS = 64 * 64
-#: Jacobi sweeps of the refining step at each level above the exact one.
-REFINE_SWEEPS = 10
 #: The edge features (lightness, automatic a*b*) are divided by this.
 EDGE_SCALE = 10.0
 
@@ -115,9 +113,7 @@ class HintHeadConfig:
         """
         check_section(d, cls, where, "hint_head")
         for key in ("feat_channels", "heads", "dim", "l_width"):
-            v = d.get(key, 1)
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 4096:
-                raise ModelFormatError(f"{where}: hint_head {key!r} must be an integer 1..4096, got {v!r}")
+            check_number(d.get(key, 1), int, where, f"hint_head {key}", 1, 4096)
         s = d.get("sigmas", [1.0] * d.get("heads", cls.heads))
         if not isinstance(s, (list, tuple)) or not all(isinstance(v, (int, float)) and v > 0 for v in s):
             raise ModelFormatError(f"{where}: hint_head 'sigmas' must be a list of positive numbers, got {s!r}")
@@ -340,6 +336,6 @@ class HintHead:
 
             left = ((guide.ab - ab) * guide.mask[..., None]).astype(np.float32)
             ab = ab + propagate(L, type(guide)(left, guide.mask), reach=self.refine_reach / unit,
-                                max_direct_pixels=REFINE_DIRECT_PIXELS, sweeps=REFINE_SWEEPS)
+                                max_direct_pixels=REFINE_DIRECT_PIXELS)
         m = (guide.mask > 0)[..., None]
         return np.where(m, guide.ab, ab).astype(np.float32)

@@ -22,7 +22,7 @@ from torch import nn
 from ..io import atomic_output
 from .hint_head import QUERY_STRIDE, HintHeadConfig
 
-__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "set_alpha", "export_head_onnx", "HEAD_FILES"]
+__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "export_head_onnx", "HEAD_FILES"]
 
 #: Files a hint head adds to a CNN model folder.
 HEAD_FILES = ("hint_head.onnx", "hint_head.safetensors")
@@ -161,17 +161,13 @@ def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
         raise ValueError(f"{folder}: hint_head.safetensors does not fit its config "
                          f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})")
     if missing:  # a head saved before alpha existed: it spreads residuals only
-        set_alpha(head, entry.get("alpha", 0.0))
+        with torch.no_grad():
+            head.alpha_raw.fill_(_logit(entry.get("alpha", 0.0)))
     return head
 
 
-def set_alpha(head: HintHeadNet, alpha: float) -> None:
-    """Set the head's share of a hint's own colour (0..1; the ends are held at 1e-13 from 0 and 1)."""
-    with torch.no_grad():
-        head.alpha_raw.fill_(_logit(alpha))
-
-
 def _logit(p: float) -> float:
+    """log(p / (1 - p)), p held 1e-13 inside 0..1 (the ends stay finite)."""
     p = min(max(float(p), 1e-13), 1 - 1e-13)
     return math.log(p / (1 - p))
 
