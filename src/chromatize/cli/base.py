@@ -1,0 +1,104 @@
+"""The ``chromatize`` group and what its commands share: the error edge, options and progress bars.
+
+:class:`Group` turns library errors (and a missing optional dependency) into
+one line; the commands of :mod:`chromatize.cli.photos` and
+:mod:`chromatize.cli.train` hang on :func:`main`.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+import click
+
+from ..io import ImageReadError, is_uri
+from ..models import ModelFormatError
+from ..text import one_line
+
+#: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
+USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
+#: Optional dependencies, and the extra that installs each.
+EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale", "pyarrow": "scale"}
+
+
+class PathOrURI(click.Path):
+    """A path, as ``click.Path`` gives it, or a URI (``s3://bucket/key``) kept as text (``Path`` folds ``//``)."""
+
+    def convert(self, value, param, ctx):
+        return value if is_uri(value) else super().convert(value, param, ctx)
+
+
+class Group(click.Group):
+    """A click group that prints library errors as one line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            top = (exc.name or "").split(".")[0]
+            if top not in EXTRAS:
+                raise
+            raise click.ClickException(
+                f"this command needs {top}, which is not installed: pip install 'chromatize[{EXTRAS[top]}]'") from None
+        except USER_ERRORS as exc:
+            raise click.ClickException(one_line(exc)) from None
+
+
+def listen_error(host: str, port: int, exc: BaseException) -> str:
+    """One line saying why a server could not listen on ``host:port``."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"cannot serve on {host}:{port}: the port is taken (choose another with --port, or --port 0 for a free one)"
+    return f"cannot serve on {host}:{port}: {one_line(exc)}"
+
+
+def progress_bar(total: int, desc: str):
+    """A tqdm bar on stderr, shown only for more than one item and on a terminal."""
+    from tqdm import tqdm
+
+    hide = total <= 1 or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="img", disable=hide, file=sys.stderr, leave=False)
+
+
+def exit_on_failures(failed: list) -> None:
+    """List the files a batch could not handle, one line each, and exit with status 1."""
+    if failed:
+        for _, reason in failed:
+            click.echo(f"error: {reason}", err=True)
+        click.echo(f"{len(failed)} file(s) failed", err=True)
+        sys.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chromatize")
+def main():
+    """Turn grayscale photographs into colour ones.
+
+    \b
+    Example:
+        chromatize colorize old_photos/ -o colorized/
+    """
+
+
+model_option = click.option(
+    "--model", "-m", default=None, metavar="NAME|PATH",
+    help="Bundled model name (cnn, mlp), gray, levin (hints spread along lightness; gray without them) "
+         "or a model folder. Default: the bundled CNN.",
+)
+
+
+class StageBars:
+    """A progress callback ``(stage, done, total)`` that shows one tqdm bar per stage."""
+
+    def __init__(self):
+        self.bar, self.stage = None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.bar, self.stage = progress_bar(total, stage), stage
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
