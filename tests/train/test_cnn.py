@@ -19,7 +19,8 @@ from conftest import make_photo
 torch = pytest.importorskip("torch")
 
 from chromatize.models.cnn_torch import CNNConfig, ColorNet, load_torch, receptive_field, soft_encode  # noqa: E402
-from chromatize.train.cnn import TrainConfig, train_cnn  # noqa: E402
+from chromatize.train.cnn import train_cnn  # noqa: E402
+from chromatize.train.cnn_run import TrainConfig  # noqa: E402
 
 TINY = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 16), warmup_steps=1, threads=1)
 

@@ -36,7 +36,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chromatize.models.cnn_torch import load_torch  # noqa: E402
-from chromatize.train.cnn import TrainConfig, draw_batch, setup_run, train_cnn  # noqa: E402
+from chromatize.train.cnn import draw_batch, train_cnn  # noqa: E402
+from chromatize.train.cnn_run import TrainConfig, setup_run  # noqa: E402
 from chromatize.train.distributed import (  # noqa: E402
     GlobalBatchNorm2d, dist_env, sync_batch_norm, train_cnn_distributed,
 )

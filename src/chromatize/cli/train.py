@@ -79,7 +79,8 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     """
     from tqdm import tqdm
 
-    from ..train.cnn import TrainConfig, train_cnn
+    from ..train.cnn import train_cnn
+    from ..train.cnn_run import TrainConfig
     from ..train.distributed import dist_env, train_cnn_distributed
 
     env = dist_env()  # None unless started by torchrun

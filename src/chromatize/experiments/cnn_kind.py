@@ -17,7 +17,7 @@ from ..color import AB_NORM, normalise_L
 from ..data import random_crops
 from ..models.cnn import OUT_STRIDE, Decoding
 from ..models.cnn_torch import CNNConfig, ColorNet, TorchCNN, folder_config, loss_fn
-from ..train.cnn import torch_threads
+from ..train.cnn_run import torch_threads
 from .trials import Trained
 
 __all__ = ["train_trial", "TRIAL_STEPS", "TRIAL_BATCH", "TRIAL_LR"]

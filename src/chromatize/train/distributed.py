@@ -49,7 +49,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .cnn import TrainConfig, finish_run, progress_fraction, save_checkpoint, setup_run, torch_threads, train_step, validate_run
+from .cnn import finish_run, progress_fraction, train_step, validate_run
+from .cnn_run import TrainConfig, save_checkpoint, setup_run, torch_threads
 
 __all__ = ["DistEnv", "dist_env", "GlobalBatchNorm2d", "sync_batch_norm", "train_cnn_distributed"]
 

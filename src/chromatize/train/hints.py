@@ -47,7 +47,7 @@ from ..models.base import write_config
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
 from ..models.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
-from .cnn import torch_threads
+from .cnn_run import torch_threads
 
 __all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
            "REFINE_REACHES"]
