@@ -19,8 +19,8 @@ from ..io import OutputExistsError, atomic_write_text, write_image
 from ..metrics import METRICS
 from ..text import html_table
 from ..models import Colorizer
-from .protocol import (DEFAULT_SIZE, THUMB_SIZE, EvalResult, Progress, check_outputs, evaluate, format_value, write_csv,
-                       write_json)
+from .protocol import DEFAULT_SIZE, THUMB_SIZE, Progress, evaluate
+from .results import EvalResult, check_outputs, format_value, write_csv, write_json
 
 __all__ = ["write_eval_report", "run_evaluation"]
 

@@ -46,7 +46,8 @@ from ..io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, a
 from ..metrics import METRICS, compute_all
 from ..models import Colorizer, load_model
 from ..text import html_table, markdown_table, one_line
-from .protocol import DEFAULT_SIZE, check_outputs, dataset_files, format_value, resize_longer
+from .protocol import DEFAULT_SIZE, dataset_files, resize_longer
+from .results import check_outputs, format_value
 
 __all__ = [
     "DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep_points",
