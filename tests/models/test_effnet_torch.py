@@ -16,9 +16,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from chromatize.models.effnet_encoder import (  # noqa: E402
+    ConvBN, EfficientNetLite0, load_pretrained_encoder, pretrained_path,
+)
 from chromatize.models.effnet_torch import (  # noqa: E402
-    ConvBN, EfficientNetLite0, EffUNet, EffUNetConfig, load_pretrained_encoder, param_groups, pool_hints,
-    pretrained_path, srgb_gray, widen_input,
+    EffUNet, EffUNetConfig, param_groups, pool_hints, srgb_gray, widen_input,
 )
 
 

@@ -238,7 +238,8 @@ def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:
     widths = {"widths": config.widths} if config.widths else {}
     if config.arch == "colornet":
         return ColorNet(CNNConfig(loss="classify" if n_bins else "l2", n_bins=n_bins, **widths))
-    from ..models.effnet_torch import EffUNet, EffUNetConfig, load_pretrained_encoder
+    from ..models.effnet_encoder import load_pretrained_encoder
+    from ..models.effnet_torch import EffUNet, EffUNetConfig
 
     net = EffUNet(EffUNetConfig(n_bins=n_bins, **widths))
     if config.pretrained:
