@@ -29,8 +29,9 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/chromatize colorize --samples --compare --overwrite -o demo_out
 
-## test: run the test suite
+## test: lint (undefined names, syntax errors) and run the test suite
 test: install-dev
+	$(BIN)/ruff check --quiet --select F,E9 src tests bench
 	$(BIN)/python -m pytest -q
 
 ## bench: print the speed and quality figures (quality needs ../shared/datasets)
