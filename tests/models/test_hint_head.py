@@ -15,7 +15,8 @@ import chromatize  # noqa: E402
 from chromatize.color import AB_NORM  # noqa: E402
 from chromatize.hints import Guide  # noqa: E402
 from chromatize.models import ModelFormatError, load_model  # noqa: E402
-from chromatize.models.hint_head import QUERY_STRIDE, HintHeadConfig, attend, hint_keys, pool  # noqa: E402
+from chromatize.models.hint_head import (  # noqa: E402
+    PRIOR_FLOOR, QUERY_STRIDE, HintHeadConfig, attend, bin_prior, hint_keys, pool)
 from chromatize.models.hint_head_torch import HintHeadNet, attend_batch  # noqa: E402
 
 
@@ -40,6 +41,46 @@ def test_hint_keys_coarsen_to_fit_max_keys():
     index, residual, logw = hint_keys(ab, mask, ab, cell=4, max_keys=100)
     assert len(index) == 64  # cells of 8 px
     np.testing.assert_allclose(logw, 0.0, atol=1e-6)
+
+
+def test_bin_prior_raises_the_bins_near_the_hints_and_floors_the_rest():
+    centers = np.array([[60.0, 60.0], [55.0, 60.0], [0.0, 0.0], [-60.0, -60.0]], np.float32)
+    ab, mask = np.zeros((8, 8, 2), np.float32), np.zeros((8, 8), np.float32)
+    mask[2, 2], ab[2, 2] = 1.0, (60.0, 60.0)
+    prior = bin_prior(centers, ab, mask, gamma=0.5, sigma=10.0)
+    np.testing.assert_allclose(prior[:2], [0.0, -0.5 * 25 / 200], atol=1e-6)
+    np.testing.assert_allclose(prior[2:], -0.5 * PRIOR_FLOOR)  # far bins are lowered, never ruled out
+    np.testing.assert_array_equal(bin_prior(centers, ab, mask, 0.0, 10.0), 0.0)
+
+
+def test_bin_prior_moves_only_pixels_that_hold_the_hinted_colour():
+    from chromatize.models.cnn import decode
+
+    centers = np.array([[60.0, 40.0], [-50.0, 40.0], [10.0, -60.0]], np.float32)  # red, green, blue
+    out = np.zeros((5, 1, 2), np.float32)
+    out[:3, 0, 0] = [2.0, 2.2, -8.0]  # torn between red and green, leaning green
+    out[:3, 0, 1] = [-8.0, -8.0, 3.0]  # sure it is blue
+    ab, mask = np.zeros((4, 4, 2), np.float32), np.zeros((4, 4), np.float32)
+    mask[1, 1], ab[1, 1] = 1.0, (60.0, 40.0)  # a red hint
+    biased = out.copy()
+    biased[:3] += bin_prior(centers, ab, mask, 0.1, 10.0)[:, None, None]
+    before, after = decode(out, centers, 0.7), decode(biased, centers, 0.7)
+    assert before[0, 0, 0] < 0 < 50 < after[0, 0, 0]  # the torn pixel takes the hinted red
+    np.testing.assert_allclose(after[0, 1], before[0, 1], atol=0.01)  # the blue one does not move
+
+
+def test_shipped_head_has_the_prior_and_it_changes_the_result():
+    from chromatize.hints import as_hints, rasterize
+
+    model = load_model("cnn")
+    assert model.hint_head.prior == (0.1, 10.0)
+    L = np.tile(np.linspace(25, 85, 96, dtype=np.float32), (64, 1))
+    guide = rasterize(as_hints([{"x": 20, "y": 30, "ab": [50, 30], "size": 3}]), L.shape)
+    with_prior = model.predict_ab(L, guide)
+    model.hint_head.prior = None
+    plain = model.predict_ab(L, guide)
+    np.testing.assert_allclose(with_prior[guide.mask > 0], plain[guide.mask > 0])  # the hint itself is exact
+    assert np.abs(with_prior - plain).max() > 0.5
 
 
 def test_attention_numpy_matches_torch_and_respects_padding():
@@ -139,6 +180,8 @@ def test_training_writes_a_loadable_model_that_uses_hints(trained_head):
     assert [x["step"] for x in lines] == [2, 4] and all("psnr_10" in x for x in lines)
     model = load_model(run / "best")
     assert model.hint_head is not None
+    assert model.hint_head.prior == (0.1, 10.0)  # trained with the shipped prior, and saved with it
+    assert json.loads((run / "best" / "config.json").read_text())["train_hints"]["prior_gamma"] == 0.1
     photo = next(data.iterdir())
     auto = chromatize.colorize(photo, model=model)
     base = chromatize.colorize(photo, model="cnn")
@@ -171,7 +214,7 @@ def test_onnx_head_matches_torch_head(trained_head):
     entry = cfg.extra["hint_head"]
     assert entry["alpha"] == pytest.approx(float(head.alpha.detach())) and 0 < entry["alpha"] < 1
     torch_model.hint_head = HintHead(query, head.config, entry["sigmas"], entry["edge_weights"], entry.get("refine_reach"),
-                                     entry["alpha"])
+                                     entry["alpha"], (entry["bin_prior"]["gamma"], entry["bin_prior"]["sigma"]))
     L = np.tile(np.linspace(20, 80, 96, dtype=np.float32), (64, 1))
     guide = rasterize(as_hints([{"x": 10, "y": 10, "ab": [30, 40], "size": 3}, {"x": 70, "y": 40, "ab": [-20, 5]}]),
                       L.shape)
@@ -189,7 +232,9 @@ def test_bad_hint_head_entries_are_one_line_errors(trained_head, tmp_path):
     for bad, words in [({"config": {"heads": 2}, "sigmas": [1.0], "edge_weights": edges[:2]}, "sigmas"),
                        ("x", "hint_head"), ({"config": {"colour": 1}, "sigmas": [], "edge_weights": []}, "colour"),
                        ({**config["hint_head"], "edge_weights": [[-1, 0, 0]] * 4}, "edge_weights"),
-                       ({**config["hint_head"], "alpha": 2}, "alpha")]:
+                       ({**config["hint_head"], "alpha": 2}, "alpha"),
+                       ({**config["hint_head"], "bin_prior": {"gamma": 0.1}}, "bin_prior"),
+                       ({**config["hint_head"], "bin_prior": {"gamma": -1, "sigma": 10}}, "gamma")]:
         (folder / "config.json").write_text(json.dumps({**config, "hint_head": bad}))
         with pytest.raises(ModelFormatError, match=words) as err:
             load_model(folder)

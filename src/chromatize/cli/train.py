@@ -121,6 +121,10 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 @click.option("--init-head", default="", metavar="PATH", help="Start from the hint head of this model folder.")
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=None,
               help="Initial share of a hint's own colour a pixel takes (learned; default 0.5).")
+@click.option("--prior-gamma", type=click.FloatRange(0.0, 100.0), default=0.1, show_default=True,
+              help="Strength of the hints' prior on the colour bins (0: none).")
+@click.option("--prior-sigma", type=click.FloatRange(0.0, 1000.0, min_open=True), default=10.0, show_default=True,
+              help="Width of that prior around each hinted colour, a*b* units.")
 @click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
 @click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
 @click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")

@@ -148,13 +148,15 @@ def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
     )
 
 
-def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None, float]:
+def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None, float,
+                                                       tuple[float, float] | None]:
     """The ``hint_head`` entry of a config: its settings, trained reach and edge weights per head, refining
-    reach and share of a hint's own colour (0 when absent: heads trained before it existed)."""
+    reach, share of a hint's own colour (0 when absent: heads trained before it existed) and the
+    (gamma, sigma) of the hints' prior on the colour bins (None when absent)."""
     if not isinstance(entry, dict) or not {"config", "sigmas", "edge_weights"} <= set(entry) <= {
-            "config", "sigmas", "edge_weights", "refine_reach", "alpha"}:
+            "config", "sigmas", "edge_weights", "refine_reach", "alpha", "bin_prior"}:
         raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config', 'sigmas', 'edge_weights' "
-                               "and optionally 'refine_reach' and 'alpha'")
+                               "and optionally 'refine_reach', 'alpha' and 'bin_prior'")
     config = HintHeadConfig.from_dict(entry["config"], where)
     sigmas = entry["sigmas"]
     if (not isinstance(sigmas, list) or len(sigmas) != config.heads
@@ -171,7 +173,14 @@ def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[flo
     if reach is not None:
         reach = check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
     alpha = check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0)
-    return config, sigmas, weights, reach, alpha
+    prior = entry.get("bin_prior")
+    if prior is not None:
+        if not isinstance(prior, dict) or set(prior) != {"gamma", "sigma"}:
+            raise ModelFormatError(f"{where}: hint_head 'bin_prior' must be an object with 'gamma' and 'sigma', "
+                                   f"got {prior!r}")
+        prior = (check_number(prior["gamma"], float, where, "bin_prior gamma", 0.0, 100.0),
+                 check_number(prior["sigma"], float, where, "bin_prior sigma", 0.0, 1000.0, low_open=True))
+    return config, sigmas, weights, reach, alpha, prior
 
 
 def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
@@ -293,6 +302,10 @@ class NetColorizer(Colorizer):
         head = self.hint_head if guide is not None else None
         if head is not None:
             out, feats = self.raw_features(L)
+            prior = head.prior_logits(self.centers, guide)
+            if prior is not None:
+                out = out.copy()
+                out[: len(prior)] += prior[:, None, None]
         else:
             out = self.raw(L, guide if self.hint_channels else None)
         ab = self.decode_to(out, L.shape)
@@ -333,12 +346,13 @@ class CNNColorizer(NetColorizer):
         if "hint_head" in config.extra:
             if len(outputs) < 2:
                 raise ModelFormatError(f"{onnx_path}: config.json has a hint head but the network returns no features")
-            head_config, sigmas, weights, reach, alpha = _read_hint_head(config.extra["hint_head"],
-                                                                         Path(onnx_path).parent / "config.json")
+            head_config, sigmas, weights, reach, alpha, prior = _read_hint_head(
+                config.extra["hint_head"], Path(onnx_path).parent / "config.json")
             head_path = Path(onnx_path).parent / "hint_head.onnx"
             if not head_path.is_file():
                 raise ModelFormatError(f"{head_path.parent}: config.json has a hint head but there is no hint_head.onnx")
-            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, alpha, threads)
+            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, alpha, threads,
+                                                prior)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]

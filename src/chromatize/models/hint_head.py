@@ -36,6 +36,14 @@ second part on top of a frozen automatic network, from simulated hints
    with ``reach``): the attention carries a hint far and by meaning, this
    last step makes it exact and sharp along the edges around it.
 
+0. Optionally (``bin_prior``, chosen on held-out photos by
+   ``bench/hint_prior.py``), before any of this the hints also raise, at
+   every pixel, the network's logits of the colour bins near the hinted
+   colours (:func:`bin_prior`): a pixel whose predicted distribution already
+   holds a hinted colour leans to it, one that rules it out does not move
+   (a blue hint on a parrot does not make the leaves blue). The automatic
+   a*b* of steps 2 to 4 is then the one decoded from these logits.
+
 Distances are in pixels of a :data:`UNIT_SIZE`-px working size (the training
 photos' size), so a change of render size does not change the reach of a
 hint.
@@ -60,7 +68,7 @@ from ..color import AB_NORM, L_CENT, L_NORM
 from ..text import one_line
 from .base import ModelFormatError, check_number, check_section, onnx_session
 
-__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "attend", "HintHead"]
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "bin_prior", "attend", "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -77,6 +85,8 @@ QUERY_BLOCK = 16384
 REFINE_DIRECT_PIXELS = 64 * 64
 #: The edge features (lightness, automatic a*b*) are divided by this.
 EDGE_SCALE = 10.0
+#: Floor of :func:`bin_prior`'s log densities: a bin far from every hint is lowered at most gamma times this.
+PRIOR_FLOOR = 30.0
 
 
 def edge_features(L: np.ndarray, auto_ab: np.ndarray) -> np.ndarray:
@@ -168,6 +178,29 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
     residual = np.stack([cells(diff[..., c])[hit] / mm for c in range(2)], axis=-1) / AB_NORM
     logw = np.log(mm / (cell * cell))
     return cy * w + cx, residual.astype(np.float32), logw.astype(np.float32)
+
+
+def bin_prior(centers: np.ndarray, guide_ab: np.ndarray, mask: np.ndarray, gamma: float, sigma: float,
+              floor: float = PRIOR_FLOOR) -> np.ndarray:
+    """Offsets (Q,) to the logits of the colour bins: the hinted colours' log density at each bin (step 0).
+
+    With ``h_k`` the mean hinted a*b* of each key (:func:`hint_keys`), bin q
+    gets ``gamma * log mean_k exp(-|c_q - h_k|^2 / (2 sigma^2))``, less its
+    maximum; both the per-key term and the result are floored at ``-floor``
+    so that no bin is ruled out.
+
+    Parameters
+    ----------
+    centers : ndarray, shape (Q, 2)
+        The bins' a*b* centres.
+    guide_ab, mask : the guide's a*b* (H, W, 2) and hinted share (H, W)
+    gamma, sigma : float
+        Strength, and width (a*b* units) of the density around each hinted colour.
+    """
+    _, hinted, _ = hint_keys(guide_ab, mask, np.zeros_like(guide_ab))
+    d2 = np.square(np.asarray(centers, np.float64)[:, None] - hinted[None] * AB_NORM).sum(axis=-1)  # (Q, K)
+    lp = np.log(np.exp(np.maximum(-d2 / (2 * sigma * sigma), -floor)).mean(axis=1))
+    return (gamma * np.maximum(lp - lp.max(), -floor)).astype(np.float32)
 
 
 def pool(a: np.ndarray, s: int) -> np.ndarray:
@@ -293,10 +326,12 @@ class HintHead:
         The trained share of a hint's own colour (:func:`attend`).
     refine_reach : float, optional
         Reach of the refining Levin step (module docstring, step 4).
+    prior : (gamma, sigma), optional
+        The hints' prior on the network's colour bins (step 0, :func:`bin_prior`).
     """
 
     def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None,
-                 alpha: float = 0.0):
+                 alpha: float = 0.0, prior: tuple[float, float] | None = None):
         self._query = query
         self.config = config
         self.sigmas = np.asarray(sigmas, np.float32)
@@ -304,10 +339,13 @@ class HintHead:
         self.alpha = float(alpha)
         #: Reach (working px at UNIT_SIZE) of the last, Levin step; None: no such step.
         self.refine_reach = refine_reach
+        #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
+        self.prior = None if prior is None else (float(prior[0]), float(prior[1]))
 
     @classmethod
     def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
-                  refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2) -> "HintHead":
+                  refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2,
+                  prior: tuple[float, float] | None = None) -> "HintHead":
         """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
@@ -317,7 +355,13 @@ class HintHead:
         """
         session = onnx_session(onnx_path, threads)
         return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas, edge_weights,
-                   refine_reach, alpha)
+                   refine_reach, alpha, prior)
+
+    def prior_logits(self, centers: np.ndarray | None, guide) -> np.ndarray | None:
+        """The offsets (Q,) this head adds to the network's bin logits for ``guide`` (step 0); None: none."""
+        if self.prior is None or centers is None or not len(centers):
+            return None
+        return bin_prior(centers, guide.ab, guide.mask, *self.prior)
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""

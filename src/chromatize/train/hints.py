@@ -45,7 +45,8 @@ from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
 from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, edge_features, hint_keys
+from ..models.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, bin_prior, edge_features,
+                                hint_keys)
 from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
 from .cnn_run import torch_threads
 
@@ -82,6 +83,10 @@ class HintTrainConfig:
     threads: int = 2
     head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
     init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
+    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.hint_head.bin_prior`), in training
+    #: and in the saved model; 0: none. The shipped head's setting.
+    prior_gamma: float = 0.1
+    prior_sigma: float = 10.0  #: its width, a*b* units
 
 
 def _base_dir(base: str) -> Path:
@@ -126,6 +131,9 @@ class _Trainer:
                 raise ValueError(f"{config.init_head}: hint head weights that do not fit: {', '.join(unexpected)}")
         self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
         self.auto = TorchCNN(base, folder)  # decodes the network's output as the colorizer does
+        self.prior = (config.prior_gamma, config.prior_sigma) if config.prior_gamma else None
+        if self.prior and self.auto.centers is None:
+            raise ValueError("the hints' prior on the colour bins (prior_gamma) needs a base CNN with bins")
 
     def step(self, step: int, frac: float) -> float:
         """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
@@ -138,9 +146,15 @@ class _Trainer:
         out = out.numpy()
         autos, keys = [], []
         for i in range(b):
-            auto = self.auto.decode_to(out[i], (h, w))
+            hint_ab = np.moveaxis(hints[i, :2], 0, -1) * AB_NORM
+            o = out[i]
+            if cfg.prior_gamma and hints[i, 2].any():  # as HintHead.prior at inference
+                o = o.copy()
+                o[: len(self.auto.centers)] += bin_prior(self.auto.centers, hint_ab, hints[i, 2], cfg.prior_gamma,
+                                                         cfg.prior_sigma)[:, None, None]
+            auto = self.auto.decode_to(o, (h, w))
             autos.append(auto)
-            keys.append(hint_keys(np.moveaxis(hints[i, :2], 0, -1) * AB_NORM, hints[i, 2], auto))
+            keys.append(hint_keys(hint_ab, hints[i, 2], auto))
         kmax = max(1, max(len(k[0]) for k in keys))
         index = np.zeros((b, kmax), np.int64)
         residual = np.zeros((b, kmax, 2), np.float32)
@@ -183,7 +197,7 @@ class _Trainer:
             return e.numpy(), b.numpy()
 
         net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy(),
-                                 alpha=float(head.alpha.detach()))
+                                 alpha=float(head.alpha.detach()), prior=self.prior)
         return net
 
 
@@ -231,6 +245,8 @@ def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
     """A complete model folder: the base network (ONNX with features), the head, the config."""
     folder.mkdir(parents=True, exist_ok=True)
     entry = save_head(trainer.head, folder)
+    if trainer.prior:
+        entry["bin_prior"] = {"gamma": trainer.prior[0], "sigma": trainer.prior[1]}
     cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra, "hint_head": entry})
     save_model(trainer.base, folder, cfg)
     export_onnx(trainer.base, folder / "model.onnx", features=True)
