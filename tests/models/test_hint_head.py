@@ -51,6 +51,7 @@ def test_bin_prior_raises_the_bins_near_the_hints_and_floors_the_rest():
     np.testing.assert_allclose(prior[:2], [0.0, -0.5 * 25 / 200], atol=1e-6)
     np.testing.assert_allclose(prior[2:], -0.5 * PRIOR_FLOOR)  # far bins are lowered, never ruled out
     np.testing.assert_array_equal(bin_prior(centers, ab, mask, 0.0, 10.0), 0.0)
+    np.testing.assert_array_equal(bin_prior(centers, ab, np.zeros_like(mask), 0.5, 10.0), 0.0)  # no keys: no prior
 
 
 def test_bin_prior_moves_only_pixels_that_hold_the_hinted_colour():

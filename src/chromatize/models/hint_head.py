@@ -199,6 +199,8 @@ def bin_prior(centers: np.ndarray, guide_ab: np.ndarray, mask: np.ndarray, gamma
         Strength, and width (a*b* units) of the density around each hinted colour.
     """
     _, hinted, _ = hint_keys(guide_ab, mask, np.zeros_like(guide_ab))
+    if not len(hinted):  # no cell hinted enough to be a key
+        return np.zeros(len(centers), np.float32)
     d2 = np.square(np.asarray(centers, np.float64)[:, None] - hinted[None] * AB_NORM).sum(axis=-1)  # (Q, K)
     lp = np.log(np.exp(np.maximum(-d2 / (2 * sigma * sigma), -floor)).mean(axis=1))
     return (gamma * np.maximum(lp - lp.max(), -floor)).astype(np.float32)

@@ -131,6 +131,9 @@ class _Trainer:
                 raise ValueError(f"{config.init_head}: hint head weights that do not fit: {', '.join(unexpected)}")
         self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
         self.auto = TorchCNN(base, folder)  # decodes the network's output as the colorizer does
+        if not (config.prior_gamma >= 0 and config.prior_sigma > 0):
+            raise ValueError(f"prior_gamma must be >= 0 and prior_sigma > 0, got {config.prior_gamma!r} and "
+                             f"{config.prior_sigma!r}")
         self.prior = (config.prior_gamma, config.prior_sigma) if config.prior_gamma else None
         if self.prior and self.auto.centers is None:
             raise ValueError("the hints' prior on the colour bins (prior_gamma) needs a base CNN with bins")
