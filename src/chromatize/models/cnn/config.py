@@ -123,6 +123,9 @@ class HintHeadEntry:
     alpha: float = 0.0
     #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
     bin_prior: tuple[float, float] | None = None
+    #: (tau, kappa) of the hints' edge-aware locality: a hint's weight falls as exp(-d / tau) with the
+    #: geodesic distance d (px at UNIT_SIZE, each step costing 1 + kappa x the edge features' change); None: none.
+    locality: tuple[float, float] | None = None
 
     @classmethod
     def from_dict(cls, entry: object, where: str | os.PathLike) -> "HintHeadEntry":
@@ -135,9 +138,9 @@ class HintHeadEntry:
         """
         where = str(where)
         if not isinstance(entry, dict) or not {"config", "sigmas", "edge_weights"} <= set(entry) <= {
-                "config", "sigmas", "edge_weights", "refine_reach", "alpha", "bin_prior"}:
+                "config", "sigmas", "edge_weights", "refine_reach", "alpha", "bin_prior", "locality"}:
             raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config', 'sigmas', 'edge_weights' "
-                                   "and optionally 'refine_reach', 'alpha' and 'bin_prior'")
+                                   "and optionally 'refine_reach', 'alpha', 'bin_prior' and 'locality'")
         config = HintHeadConfig.from_dict(entry["config"], where)
         sigmas = entry["sigmas"]
         if (not isinstance(sigmas, list) or len(sigmas) != config.heads
@@ -157,7 +160,8 @@ class HintHeadEntry:
         return cls(config=config, sigmas=tuple(float(v) for v in sigmas),
                    edge_weights=tuple(tuple(float(v) for v in row) for row in weights), refine_reach=reach,
                    alpha=check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0),
-                   bin_prior=_read_bin_prior(entry.get("bin_prior"), where))
+                   bin_prior=_read_pair(entry.get("bin_prior"), where, "bin_prior", ("gamma", "sigma")),
+                   locality=_read_pair(entry.get("locality"), where, "locality", ("tau", "kappa")))
 
     def to_dict(self) -> dict:
         """The entry as ``config.json`` holds it (optional keys only when set)."""
@@ -167,18 +171,25 @@ class HintHeadEntry:
             out["refine_reach"] = self.refine_reach
         if self.bin_prior is not None:
             out["bin_prior"] = {"gamma": self.bin_prior[0], "sigma": self.bin_prior[1]}
+        if self.locality is not None:
+            out["locality"] = {"tau": self.locality[0], "kappa": self.locality[1]}
         return out
 
 
-def _read_bin_prior(prior: object, where: str) -> tuple[float, float] | None:
-    """The (gamma, sigma) of a ``bin_prior`` entry; None stays None."""
-    if prior is None:
+#: The bounds of each number of the pair entries: (low, high, low_open).
+_PAIR_BOUNDS = {"gamma": (0.0, 100.0, False), "sigma": (0.0, 1000.0, True), "tau": (0.0, 1e6, True),
+                "kappa": (0.0, 1e6, False)}
+
+
+def _read_pair(entry: object, where: str, name: str, keys: tuple[str, str]) -> tuple[float, float] | None:
+    """The two numbers of a hint-head entry such as ``bin_prior`` (gamma, sigma); None stays None."""
+    if entry is None:
         return None
-    if not isinstance(prior, dict) or set(prior) != {"gamma", "sigma"}:
-        raise ModelFormatError(f"{where}: hint_head 'bin_prior' must be an object with 'gamma' and 'sigma', "
-                               f"got {prior!r}")
-    return (check_number(prior["gamma"], float, where, "bin_prior gamma", 0.0, 100.0),
-            check_number(prior["sigma"], float, where, "bin_prior sigma", 0.0, 1000.0, low_open=True))
+    if not isinstance(entry, dict) or set(entry) != set(keys):
+        raise ModelFormatError(f"{where}: hint_head '{name}' must be an object with '{keys[0]}' and '{keys[1]}', "
+                               f"got {entry!r}")
+    return tuple(check_number(entry[k], float, where, f"{name} {k}", _PAIR_BOUNDS[k][0], _PAIR_BOUNDS[k][1],
+                              low_open=_PAIR_BOUNDS[k][2]) for k in keys)
 
 
 @dataclass

@@ -69,7 +69,8 @@ from ...color import AB_NORM, L_CENT, L_NORM
 from ..base import onnx_session
 from .config import HintHeadEntry
 
-__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "HintHead"]
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "geodesic_locality",
+           "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -204,7 +205,8 @@ class Reach:
 
 
 def attend(emb: np.ndarray, beta: np.ndarray, keys: Keys, reach: Reach, *, edge: np.ndarray | None = None,
-           auto_ab: np.ndarray | None = None, stride: int = 1, block: int = QUERY_BLOCK) -> np.ndarray:
+           auto_ab: np.ndarray | None = None, stride: int = 1, block: int = QUERY_BLOCK,
+           locality: np.ndarray | None = None) -> np.ndarray:
     """Every pixel's softmax-weighted hint over the keys and the null slot (module docstring, step 3).
 
     Parameters
@@ -229,6 +231,9 @@ def attend(emb: np.ndarray, beta: np.ndarray, keys: Keys, reach: Reach, *, edge:
         (bilinear) to (H, W): 1 / s^2 of the work.
     block : int
         Query pixels per matrix product (bounds the memory: heads x block x keys floats).
+    locality : ndarray of float32, shape (K, H / stride * W / stride), optional
+        A factor in 0..1 on each key's weight at each query (:func:`geodesic_locality`): the
+        keys' attention is multiplied by it, the null slot's is not.
 
     Returns
     -------
@@ -253,6 +258,8 @@ def attend(emb: np.ndarray, beta: np.ndarray, keys: Keys, reach: Reach, *, edge:
         top = np.maximum(z.max(axis=(0, 1)), b[s:e])  # (n,)
         z -= top
         np.exp(z, out=z)
+        if locality is not None:
+            z *= locality[None, :, s:e]
         wsum = z.sum(axis=0)  # (K, n)
         den = np.exp(b[s:e] - top) + wsum.sum(axis=0)
         out[:, s:e] = (values.T @ wsum) / den
@@ -301,6 +308,53 @@ def _logit_factors(emb: np.ndarray, keys: Keys, reach: Reach, edge: np.ndarray |
     return qa, np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
 
 
+def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: float, kappa: float) -> np.ndarray:
+    """exp(-d / tau) for the geodesic distance d from each source to every cell of a grid (step 3b).
+
+    A step between neighbouring cells (8-connected) costs its length times
+    ``1 + kappa * |g(p) - g(q)|``, with ``g`` the cells' edge features
+    (lightness and automatic a*b*, :func:`edge_features`): a hint's reach runs
+    along what looks alike and stops at strong edges, such as the border of
+    an object or the seam between two photos.
+
+    Parameters
+    ----------
+    edge : ndarray of float32, shape (C, h, w)
+        The edge features of the grid's cells.
+    sources : ndarray of int64, shape (K,)
+        Flat indices (row * w + col) of the keys' cells.
+    step : float
+        Length of one cell in units (px at UNIT_SIZE).
+    tau, kappa : float
+        The locality's reach (units) and its edge cost.
+
+    Returns
+    -------
+    ndarray of float32, shape (K, h * w)
+        1 at a source, 0 beyond 12 tau.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    c, h, w = edge.shape
+    ids = np.arange(h * w).reshape(h, w)
+    rows, cols, costs = [], [], []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        ys, ye = 0, h - dy
+        xs, xe = max(0, -dx), w - max(0, dx)
+        a = (slice(ys, ye), slice(xs, xe))
+        b = (slice(ys + dy, ye + dy), slice(xs + dx, xe + dx))
+        diff = np.sqrt(np.square(edge[:, a[0], a[1]] - edge[:, b[0], b[1]]).sum(axis=0))
+        rows.append(ids[a].ravel())
+        cols.append(ids[b].ravel())
+        costs.append((step * math.hypot(dy, dx) * (1.0 + kappa * diff)).ravel())
+    graph = coo_matrix((np.concatenate(costs), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(h * w, h * w)).tocsr()
+    unique, inverse = np.unique(sources, return_inverse=True)
+    d = dijkstra(graph, directed=False, indices=unique, limit=12 * tau)  # (U, h*w), inf beyond the limit
+    return np.exp(-d[inverse] / tau).astype(np.float32)
+
+
 class HintHead:
     """A trained hint head: its query network (ONNX Runtime or torch) and the attention in numpy.
 
@@ -329,6 +383,8 @@ class HintHead:
         self.refine_reach = entry.refine_reach
         #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
         self.prior = entry.bin_prior
+        #: (tau, kappa) of the hints' edge-aware locality (step 3b); None: none.
+        self.locality = entry.locality
 
     @classmethod
     def from_onnx(cls, onnx_path: str | os.PathLike, entry: HintHeadEntry, threads: int = 2) -> "HintHead":
@@ -352,8 +408,23 @@ class HintHead:
             return None
         return bin_prior(centers, guide.ab, guide.mask, *self.prior)
 
-    def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
-        """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
+    def key_locality(self, L: np.ndarray, auto_ab: np.ndarray, guide) -> np.ndarray | None:
+        """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`), from the
+        automatic a*b* (H, W, 2) before any hint; None for a head without one."""
+        if self.locality is None:
+            return None
+        h, w = L.shape
+        s = QUERY_STRIDE
+        index = hint_keys(guide.ab, guide.mask, auto_ab).index
+        ky, kx = np.divmod(index, w)
+        edge = pool(np.moveaxis(edge_features(L, auto_ab), -1, 0), s)  # (3, H/s, W/s)
+        tau, kappa = self.locality
+        return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa)
+
+    def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray,
+                  locality: np.ndarray | None = None) -> np.ndarray:
+        """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints;
+        ``locality`` from :meth:`key_locality`."""
         keys = hint_keys(guide.ab, guide.mask, auto_ab)
         emb, beta = self._query(feats, x)
         c, (h, w) = self.config, auto_ab.shape[:2]
@@ -361,8 +432,10 @@ class HintHead:
         emb = np.asarray(emb[0]).reshape(c.heads, c.dim, h // stride, w // stride)
         L = x[0, 0] * np.float32(L_NORM) + np.float32(L_CENT)
         unit = UNIT_SIZE / max(h, w)
+        if locality is not None and stride != QUERY_STRIDE:
+            raise ValueError(f"locality is given at stride {QUERY_STRIDE}, the queries are at stride {stride}")
         ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], keys, self.reach(unit), edge=edge_features(L, auto_ab),
-                              auto_ab=auto_ab, stride=stride)
+                              auto_ab=auto_ab, stride=stride, locality=locality)
         if self.refine_reach:
             from ..levin import propagate  # scipy, only for a head that refines
 

@@ -164,16 +164,8 @@ class NetColorizer(Colorizer):
             guide = None
         head = self.hint_head if guide is not None else None
         if head is not None:
-            out, feats = self.raw_features(L)
-            prior = head.prior_logits(self.centers, guide)
-            if prior is not None:
-                out = out.copy()
-                out[: len(prior)] += prior[:, None, None]
-        else:
-            out = self.raw(L, guide if self.hint_channels else None)
-        ab = self.decode_to(out, L.shape)
-        if head is not None:
-            return head.propagate(feats, self.net_input(L), guide, ab)
+            return self._with_head(head, L, guide)
+        ab = self.decode_to(self.raw(L, guide if self.hint_channels else None), L.shape)
         if guide is not None and not self.hint_channels:
             from ..levin import propagate  # only when hints are given to a net that was not trained with them
 
@@ -183,6 +175,22 @@ class NetColorizer(Colorizer):
             ab = ab + propagate(L, type(guide)(residual.astype(np.float32), guide.mask),
                                 max_direct_pixels=HYBRID_DIRECT_PIXELS)
         return ab
+
+    def _with_head(self, head: HintHead, L: np.ndarray, guide) -> np.ndarray:
+        """a*b* with the hint head: the prior on the bins (local to the hints' reach), then the attention."""
+        out, feats = self.raw_features(L)
+        auto = self.decode_to(out, L.shape)
+        locality = head.key_locality(L, auto, guide)
+        prior = head.prior_logits(self.centers, guide)
+        if prior is not None:
+            out = out.copy()
+            if locality is None:
+                out[: len(prior)] += prior[:, None, None]
+            else:  # the prior reaches where the hints reach: the grid of the queries is the output's
+                reach = locality.max(axis=0).reshape(out.shape[1:])  # (h/4, w/4)
+                out[: len(prior)] += prior[:, None, None] * reach[None]
+            auto = self.decode_to(out, L.shape)
+        return head.propagate(feats, self.net_input(L), guide, auto, locality)
 
 
 class CNNColorizer(NetColorizer):
