@@ -30,7 +30,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data import random_crops, simulate_hints
+from ..data import random_crops
+from ..hints import simulate_hints
 from ..models.cnn import OUT_STRIDE
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
 from ..models.cnn.losses import loss_fn

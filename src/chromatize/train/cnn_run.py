@@ -20,8 +20,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ..data import load_photos, mean_chroma, split_validation
-from ..io import atomic_output, list_images
+from ..data import load_split, mean_chroma
+from ..io import atomic_output
 from ..models import bundled_model_dir
 from ..models.cnn import CNNFolderConfig, Decoding, folder_config
 from ..models.cnn.small_net import CNNConfig, ColorNet
@@ -184,14 +184,10 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         raise FileExistsError(f"{out}: holds a run already (use --resume to continue it or --overwrite)")
     config = config or TrainConfig()
 
-    photos = load_photos(list_images(data, recursive=True), config.long_side)
-    if len(photos) < 2:
-        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
-    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
-    val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
+    train, val_photos = load_split(data, config.long_side, config.val_split, config.seed)
     # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
-    train = [photos[i] for i in train_idx if not config.min_chroma or mean_chroma(photos[i]) >= config.min_chroma]
-    val = ValidationSet([photos[i] for i in val_idx])
+    train = [p for p in train if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
+    val = ValidationSet(val_photos)
 
     device = _device(config.device)
     start = out if resume else (_init_dir(config.init) if config.init else None)

@@ -2,7 +2,7 @@
 
 ``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
 photos, holds out the same validation split as ``chromatize train cnn`` with
-the same seed and data (:func:`chromatize.data.split_validation`), and trains
+the same seed and data (:func:`chromatize.data.load_split`), and trains
 only the head: the automatic network runs without gradients, so a step costs
 about a third of a step of the network itself and the result with no hints is
 exactly the automatic one.
@@ -37,10 +37,10 @@ import numpy as np
 import torch
 
 from ..color import AB_NORM, normalise_L, rgb_to_lab
-from ..data import load_photos, random_crops, simulate_hints, split_validation
-from ..hints import sweep_hints, sweep_points
+from ..data import load_split, random_crops
+from ..hints import simulate_hints, sweep_hints, sweep_points
 from ..infer import colorize_photo
-from ..io import Photo, list_images
+from ..io import Photo
 from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
@@ -279,13 +279,9 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         p.requires_grad_(False)
     folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
                      hint_head=None)
-    photos = load_photos(list_images(data, recursive=True), config.long_side)
-    if len(photos) < 2:
-        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
-    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
-    val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
-    val = [photos[i] for i in val_idx][: config.val_quick or None]
-    trainer = _Trainer(config, base, folder, [photos[i] for i in train_idx])
+    train, val = load_split(data, config.long_side, config.val_split, config.seed)
+    val = val[: config.val_quick or None]
+    trainer = _Trainer(config, base, folder, train)
     out.mkdir(parents=True, exist_ok=True)
     (out / "log.jsonl").write_text("")
     record = {"train_hints": asdict(config)}
