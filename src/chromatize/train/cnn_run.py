@@ -27,6 +27,7 @@ from ..models.cnn import CNNFolderConfig, Decoding, folder_config
 from ..models.cnn.small_net import CNNConfig, ColorNet
 from ..models.cnn.torch_io import load_torch, save_model
 from .bins import color_stats, rebalance_weights
+from .run_loop import LoopState
 from .tune import RENDER_SIZE, ValidationSet
 
 __all__ = ["TrainConfig", "RunState", "Run", "setup_run", "save_checkpoint"]
@@ -87,12 +88,9 @@ class TrainConfig:
 
 
 @dataclass
-class RunState:
+class RunState(LoopState):
     """Where a run is; saved with every checkpoint so that ``resume`` continues from it."""
 
-    step: int = 0
-    elapsed_s: float = 0.0  #: training time so far (resumed runs add to it)
-    best_score: float = -1e9  #: selection score of ``out/best``
     epoch: int = 0
     #: class-rebalancing weights the run started with; a resumed run reuses them
     #: (recounting the photos by nearest bin would give other weights, and other steps)
@@ -173,24 +171,49 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         If there is no run to resume, too few photos, or bad settings.
     """
     out = Path(out)
-    state = RunState()
+    config, state = _run_settings(out, config, resume, overwrite)
+    train, val_photos = load_split(data, config.long_side, config.val_split, config.seed)
+    # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
+    train = [p for p in train if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
+    device = _device(config.device)
+    start = out if resume else (_init_dir(config.init) if config.init else None)
+    model, mean_ab, centers, counts = _start_model(config, train, start)
+    model.to(device).train()
+    class_w = _class_weights(centers, counts, config, state, device)
+    opt = torch.optim.AdamW(_param_groups(model, config))
+    if resume and (out / "optimizer.safetensors").is_file():
+        _load_optimizer(opt, out / "optimizer.safetensors")
+    decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
+    folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
+                           arch=model.arch)
+    steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
+    return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train,
+               val=ValidationSet(val_photos), device=device, centers=torch.from_numpy(centers).to(device),
+               class_w=class_w, steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+
+
+def _run_settings(out: Path, config: TrainConfig | None, resume: bool, overwrite: bool) -> tuple[TrainConfig, RunState]:
+    """The settings and the state a run starts with: a saved run's (``resume``), else ``config``'s and step 0."""
     saved = _saved_run(out)
     if resume:
         if saved is None:
             raise ValueError(f"{out}: no training run to resume")
-        config = TrainConfig.from_dict(saved["train"])
-        state = RunState(**saved["state"])
-    elif (out / "config.json").exists() and not overwrite:
+        return TrainConfig.from_dict(saved["train"]), RunState(**saved["state"])
+    if (out / "config.json").exists() and not overwrite:
         raise FileExistsError(f"{out}: holds a run already (use --resume to continue it or --overwrite)")
-    config = config or TrainConfig()
+    return config or TrainConfig(), RunState()
 
-    train, val_photos = load_split(data, config.long_side, config.val_split, config.seed)
-    # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
-    train = [p for p in train if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
-    val = ValidationSet(val_photos)
 
-    device = _device(config.device)
-    start = out if resume else (_init_dir(config.init) if config.init else None)
+def _start_model(config: TrainConfig, train: list[np.ndarray],
+                 start: Path | None) -> tuple[torch.nn.Module, np.ndarray, np.ndarray, np.ndarray]:
+    """The network a run starts from (loaded from ``start``, or new and seeded) and the photos' colour statistics.
+
+    Returns
+    -------
+    model, mean_ab, centers, counts
+        ``centers`` (Q, 2) is empty for a regression network; ``counts`` are
+        the training pixels nearest each bin.
+    """
     if start is not None:
         model, start_cfg = load_torch(start)
         mean_ab, centers, counts = color_stats(train, start_cfg.centers)
@@ -211,23 +234,19 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         model = widen_input(model, 3)
     if config.crop % model.stride:
         raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
-    model.to(device).train()
-    class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device) if len(centers) else None
-    if class_w is not None and len(state.class_weights) == len(class_w):
-        class_w = torch.tensor(state.class_weights, dtype=torch.float32, device=device)
-    elif class_w is not None:
-        state.class_weights = class_w.tolist()
+    return model, mean_ab, centers, counts
 
-    opt = torch.optim.AdamW(_param_groups(model, config))
-    if resume and (out / "optimizer.safetensors").is_file():
-        _load_optimizer(opt, out / "optimizer.safetensors")
-    decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
-    folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
-                           arch=model.arch)
-    steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
-    return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train, val=val,
-               device=device, centers=torch.from_numpy(centers).to(device), class_w=class_w,
-               steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+
+def _class_weights(centers: np.ndarray, counts: np.ndarray, config: TrainConfig, state: RunState,
+                   device: torch.device) -> torch.Tensor | None:
+    """Zhang's rebalancing weights of the bins (None without bins); a resumed run's saved ones, else recorded in ``state``."""
+    if not len(centers):
+        return None
+    class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device)
+    if len(state.class_weights) == len(class_w):
+        return torch.tensor(state.class_weights, dtype=torch.float32, device=device)
+    state.class_weights = class_w.tolist()
+    return class_w
 
 
 def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:
