@@ -1,4 +1,4 @@
-"""A CNN training run: its settings (:class:`TrainConfig`), its state, its set-up and its checkpoints.
+"""A CNN training run: its state, its set-up and its checkpoints (its settings: :class:`~chromatize.train.config.TrainConfig`).
 
 :func:`setup_run` reads the photos, splits them and builds (or loads, to
 resume or fine-tune) the network and optimiser; :func:`save_checkpoint` saves
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -27,64 +27,11 @@ from ..models.cnn import CNNFolderConfig, Decoding, folder_config
 from ..models.cnn.small_net import CNNConfig, ColorNet
 from ..models.cnn.torch_io import load_torch, save_model
 from .bins import color_stats, rebalance_weights
+from .config import TrainConfig
 from .run_loop import LoopState
 from .tune import RENDER_SIZE, ValidationSet
 
-__all__ = ["TrainConfig", "RunState", "Run", "setup_run", "save_checkpoint"]
-
-
-@dataclass
-class TrainConfig:
-    """Settings of a training run; saved in ``config.json`` under ``train``."""
-
-    arch: str = "colornet"  #: "colornet" (from scratch) or "effnet" (pretrained EfficientNet-Lite0 encoder)
-    loss: str = "classify"  #: "classify" (bins + regression head), or "l2" / "l1" (regression only)
-    reg_loss: str = "l2"  #: loss of the regression head next to the bins: "l2" or "l1"
-    epochs: int = 20  #: passes over the training photos (one crop each)
-    steps: int = 0  #: total steps; 0 = derived from ``epochs``
-    batch_size: int = 32
-    crop: int = 128  #: training crop side (multiple of 16)
-    long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
-    lr: float = 2e-3  #: peak learning rate (AdamW, warm-up then cosine decay)
-    lr_encoder: float = 0.0  #: peak learning rate of a pretrained encoder (0 = ``lr``)
-    pretrained: bool = True  #: start a pretrained encoder from its ImageNet weights (effnet)
-    weight_decay: float = 1e-4
-    warmup_steps: int = 150
-    reg_weight: float = 1.0  #: weight of the regression head next to the cross entropy
-    rebalance: float = 0.5  #: lambda of Zhang's class rebalancing (1 = none)
-    seed: int = 0
-    val_split: int = 200  #: photos held out for validation and decoding tuning
-    val_quick: int = 100  #: of these, photos scored after each epoch (all are used for the final tuning)
-    checkpoint_every: int = 200  #: steps between checkpoints
-    time_budget_min: float = 0.0  #: stop (and finish the schedule) after this many minutes; 0 = no limit
-    device: str = "auto"  #: "cpu", "cuda" or "auto"
-    threads: int = 2  #: torch CPU threads
-    widths: tuple = ()  #: the network's channel widths; () = the architecture's default
-    tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
-    hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
-    min_chroma: float = 0.0  #: drop training photos (not validation ones) whose mean a*b* chroma is below this
-    init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
-
-    def __post_init__(self):
-        self.widths = tuple(int(w) for w in self.widths)
-        self.tune_render_sizes = tuple(int(s) for s in self.tune_render_sizes)
-        if self.arch not in ("colornet", "effnet"):
-            raise ValueError(f"arch must be 'colornet' or 'effnet', got {self.arch!r}")
-        if self.loss not in ("classify", "l2", "l1") or self.reg_loss not in ("l2", "l1"):
-            raise ValueError(f"loss must be classify, l2 or l1 and reg_loss l2 or l1, got {self.loss!r}, {self.reg_loss!r}")
-
-    @property
-    def regression_loss(self) -> str:
-        """The loss of the regression head."""
-        return self.reg_loss if self.loss == "classify" else self.loss
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a saved dict; unknown keys are an error."""
-        extra = set(d) - {f.name for f in fields(cls)}
-        if extra:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(extra))}")
-        return cls(**d)
+__all__ = ["RunState", "Run", "setup_run", "save_checkpoint"]
 
 
 @dataclass

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -48,9 +48,10 @@ from ..models.cnn.config import HintHeadConfig
 from ..models.cnn.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, bin_prior, edge_features, hint_keys
 from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
+from .config import HintTrainConfig
 from .run_loop import LoopState, TrainingLoop, Validation, lr_scale, run_loop
 
-__all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
+__all__ = ["train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
            "REFINE_REACHES"]
 
 #: Point counts scored on the validation photos.
@@ -59,34 +60,6 @@ VAL_COUNTS = (1, 10, 100)
 #: scored a little higher on the validation split (+0.08 dB at 1 and 100 points at 4,096), but what
 #: the attention leaves at a hint that contradicts the photo then tints all of it (docs/models/cnn.md).
 REFINE_REACHES = (None, 4.0, 8.0, 16.0, 32.0)
-
-
-@dataclass
-class HintTrainConfig:
-    """Settings of a hint-head run; saved in ``out/best/config.json`` under ``train_hints``."""
-
-    base: str = "default"  #: the automatic model: "default" (the bundled cnn) or a CNN model folder
-    steps: int = 3000
-    batch_size: int = 16
-    crop: int = 160  #: training crop side (multiple of 32)
-    long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
-    lr: float = 3e-3  #: peak learning rate (Adam, warm-up then cosine decay)
-    warmup_steps: int = 100
-    queries: int = 1024  #: pixels per crop where the loss is taken
-    max_points: int = 128  #: largest count of the log-uniform half of the hint draw
-    seed: int = 0
-    val_split: int = 200  #: held-out photos (as ``chromatize train cnn``)
-    val_quick: int = 60  #: of these, photos scored at each validation
-    val_every: int = 300
-    val_patch: int = 3  #: hint square side on the 256-px validation photos (5 px at the sweep's 512)
-    time_budget_min: float = 0.0  #: stop after this many minutes; 0 = no limit
-    threads: int = 2
-    head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
-    init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
-    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.cnn.hint_head.bin_prior`), in training
-    #: and in the saved model; 0: none. The shipped head's setting.
-    prior_gamma: float = 0.1
-    prior_sigma: float = 10.0  #: its width, a*b* units
 
 
 def _base_dir(base: str) -> Path:
