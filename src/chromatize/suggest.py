@@ -39,6 +39,7 @@ from .color import lab_to_rgb, rgb_to_lab
 from .infer import lightness, predict_ab
 from .io import Photo, read_image, thumbnail
 from .models import Colorizer
+from .guidance import Guidance
 
 __all__ = ["Suggestion", "suggest_colors", "build_color_table", "training_colors", "MERGE_AB", "SOURCES"]
 
@@ -166,7 +167,7 @@ def suggest_colors(photo: Photo | np.ndarray, model: Colorizer, x: float, y: flo
         bins = [Suggestion((float(a[0]), float(a[1])), _hex(L0, a), round(w, 4), "bins")
                 for a, w in _distinct(np.asarray(centers, np.float64), p, k, 0.01)]
     else:
-        own = _sample(predict_ab(model, L, render_size), x, y, shape)
+        own = _sample(predict_ab(model, L, Guidance(render_size=render_size)), x, y, shape)
         bins = []
     out.append(Suggestion((round(float(own[0]), 3), round(float(own[1]), 3)), _hex(L0, own), 1.0, "model"))
     out += bins

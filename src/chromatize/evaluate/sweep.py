@@ -14,7 +14,7 @@ for every image of a dataset and every count N:
    Zhang's ``add_color_patches_rand_gt(samp='normal')``. The hints for N are
    the first N of the sequence (nested: N = 10 adds 5 points to N = 5); each
    carries the mean true a*b* of its square.
-3. **Colorize** with ``chromatize.infer.colorize_photo(..., hints=...)`` at the
+3. **Colorize** with ``chromatize.infer.colorize_photo(..., Guidance(hints=...))`` at the
    model's default working size, and **score** with ``compute_all`` in uint8
    RGB (PSNR, CIEDE2000).
 
@@ -49,6 +49,7 @@ from ..models import Colorizer, load_model
 from ..text import one_line
 from .protocol import DEFAULT_SIZE, dataset_files, resize_longer
 from .results import format_value
+from ..guidance import Guidance
 
 __all__ = ["DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep"]
 
@@ -254,6 +255,6 @@ def _sweep_image(truth: np.ndarray, image: str, models: list[Colorizer], result:
     for model, name in zip(models, result.models):
         for n in result.counts:
             hints = sweep_hints(ab_true, corners[:n], result.patch) if n else None
-            pred = colorize_photo(Photo(truth), model, hints=hints).rgb
+            pred = colorize_photo(Photo(truth), model, Guidance(hints=tuple(hints or ()))).rgb
             rows.append({"image": image, "model": name, "points": n, **compute_all(pred, truth, result.metrics)})
     return rows

@@ -30,21 +30,21 @@ TRIAL_LR = 2e-3
 
 
 def train_trial(train, seed: int, settings, progress=None):
-    """Trainer for ``chromatize.experiments.KINDS``: train a CNN on ``train.rgb``.
+    """Trainer for ``chromatize.experiments.seed_trials.KINDS``: train a CNN on ``train.rgb``.
 
     Parameters
     ----------
     train : chromatize.data.ImageSet
         Training photos (``rgb``, square, ``settings.size``).
     seed : int
-    settings : chromatize.experiments.TrialSettings
+    settings : chromatize.experiments.trials.TrialSettings
         Only ``size`` is used: crops are the whole photo (side rounded down to a multiple of 16).
     progress : callable, optional
         Called with 1 after each step.
 
     Returns
     -------
-    chromatize.experiments.Trained
+    chromatize.experiments.trials.Trained
         The model (run at the photos' own size) and the loss of each step.
     """
     with torch_threads(1):  # tiny batches: one thread is about as fast, and robust on a shared CPU

@@ -45,11 +45,13 @@ from ..models import bundled_model_dir
 from ..models.base import write_config
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
 from ..models.cnn.config import HintHeadConfig
-from ..models.cnn.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, bin_prior, edge_features, hint_keys
+from ..models.cnn.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, Keys, Reach, bin_prior, edge_features,
+                                    hint_keys)
 from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
 from .config import HintTrainConfig
 from .run_loop import LoopState, TrainingLoop, Validation, lr_scale, run_loop
+from ..guidance import Guidance
 
 __all__ = ["train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
            "REFINE_REACHES"]
@@ -150,10 +152,10 @@ class _Trainer:
         unit = torch.full((b,), UNIT_SIZE / cfg.long_side)  # crops are cut from photos of long_side px, as at inference
         edge = np.stack([edge_features(L[i, 0], autos[i]) for i in range(b)]).transpose(0, 3, 1, 2)  # (B, 3, H, W)
         auto = torch.from_numpy(np.stack(autos).transpose(0, 3, 1, 2) / np.float32(AB_NORM))  # (B, 2, H, W)
-        change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
-                              torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
-                              self.head.config.heads, torch.from_numpy(np.ascontiguousarray(edge)),
-                              self.head.edge_weights, auto, self.head.alpha)
+        keys = Keys(torch.from_numpy(index), torch.from_numpy(residual), torch.from_numpy(logw))
+        reach = Reach(self.head.sigmas, unit, self.head.edge_weights, self.head.alpha)
+        change = attend_batch(emb, beta, keys, torch.from_numpy(q), self.head.config.heads, reach,
+                              edge=torch.from_numpy(np.ascontiguousarray(edge)), auto=auto)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
@@ -185,7 +187,7 @@ def sweep_score(colorizer, photos: Sequence[np.ndarray], counts: Sequence[int] =
         corners = sweep_points(truth.shape[:2], max(counts, default=0), np.random.default_rng([seed, 4, i]), patch)
         for n in scores:
             hints = sweep_hints(ab_true, corners[:n], patch) if n else None
-            pred = colorize_photo(Photo(truth), colorizer, hints=hints).rgb
+            pred = colorize_photo(Photo(truth), colorizer, Guidance(hints=tuple(hints or ()))).rgb
             scores[n].append(compute_all(pred, truth, ["psnr_rgb"])["psnr_rgb"])
     return {f"psnr_{n}": float(np.mean(v)) for n, v in scores.items()}
 

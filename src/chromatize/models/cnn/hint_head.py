@@ -59,6 +59,8 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -67,7 +69,7 @@ from ...color import AB_NORM, L_CENT, L_NORM
 from ..base import onnx_session
 from .config import HintHeadEntry
 
-__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "hint_keys", "bin_prior", "attend", "HintHead"]
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -95,7 +97,7 @@ def edge_features(L: np.ndarray, auto_ab: np.ndarray) -> np.ndarray:
 
 
 def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell: int = CELL,
-              max_keys: int = MAX_KEYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              max_keys: int = MAX_KEYS) -> Keys:
     """The keys of a guide: one per hinted cell (module docstring, step 2).
 
     Parameters
@@ -111,6 +113,8 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
 
     Returns
     -------
+    Keys
+        A named tuple of three arrays:
     index : ndarray of int64, shape (K,)
         Flat index (row * W + col) of the pixel nearest each key's hinted centroid.
     residual : ndarray of float32, shape (K, 2)
@@ -138,7 +142,7 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
     diff = (guide_ab[ys, xs] - auto_ab[ys, xs]).astype(np.float64)  # (P, 2)
     residual = np.stack([cells(diff[:, c]) / mm for c in range(2)], axis=-1) / AB_NORM
     logw = np.log(mm / (cell * cell))
-    return cy * w + cx, residual.astype(np.float32), logw.astype(np.float32)
+    return Keys(cy * w + cx, residual.astype(np.float32), logw.astype(np.float32))
 
 
 def bin_prior(centers: np.ndarray, guide_ab: np.ndarray, mask: np.ndarray, gamma: float, sigma: float,
@@ -174,10 +178,33 @@ def pool(a: np.ndarray, s: int) -> np.ndarray:
     return a.reshape(*a.shape[:-2], h // s, s, w // s, s).mean(axis=(-3, -1), dtype=np.float32)
 
 
-def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
-           sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK, edge: np.ndarray | None = None,
-           edge_weights: np.ndarray | None = None, stride: int = 1, auto_ab: np.ndarray | None = None,
-           alpha: float = 0.0) -> np.ndarray:
+class Keys(NamedTuple):
+    """The keys of :func:`attend`, one per hinted cell (:func:`hint_keys`)."""
+
+    index: np.ndarray  #: (K,) int64: the flat pixel of each key in the (H, W) image
+    residual: np.ndarray  #: (K, 2) float32: hint a*b* minus automatic a*b*, / AB_NORM
+    logw: np.ndarray  #: (K,) float32: log of the cell's hinted share
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far and along what a hint reaches in :func:`attend`: the head's learned scalars at a working size."""
+
+    #: (heads,) reach of each head, in units.
+    sigmas: np.ndarray
+    #: Length of one working pixel in units (``UNIT_SIZE / longer side``).
+    unit: float = 1.0
+    #: (heads, C) weight of each edge feature's squared difference (>= 0); None: no edge terms.
+    edge_weights: np.ndarray | None = None
+    #: How much of a hint's own colour, not only its residual, a pixel takes: each key carries
+    #: ``residual + alpha * auto_ab(key)`` and a pixel gives back ``alpha * auto_ab(pixel)`` times its total
+    #: weight on the keys. 0: residuals only; 1: a pixel fully attending to a key takes the key's hinted colour
+    #: (Levin et al.'s propagation does that).
+    alpha: float = 0.0
+
+
+def attend(emb: np.ndarray, beta: np.ndarray, keys: Keys, reach: Reach, *, edge: np.ndarray | None = None,
+           auto_ab: np.ndarray | None = None, stride: int = 1, block: int = QUERY_BLOCK) -> np.ndarray:
     """Every pixel's softmax-weighted hint over the keys and the null slot (module docstring, step 3).
 
     Parameters
@@ -188,27 +215,20 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         takes its block's).
     beta : ndarray of float32, shape (H / stride, W / stride)
         Logit of the null slot (keep the automatic colour), at the queries.
-    index, residual, logw : from :func:`hint_keys` (index: flat pixel of the (H, W) image)
-    sigmas : ndarray, shape (heads,)
-        Reach of each head in units.
-    unit : float
-        Length of one working pixel in units (``UNIT_SIZE / longer side``).
+    keys : Keys
+        From :func:`hint_keys`.
+    reach : Reach
+        The heads' reach, the unit, the edge weights and the share ``alpha`` of a hint's own colour.
     edge : ndarray of float32, shape (H, W, C), optional
         Per-pixel features compared between query and key (:func:`edge_features`).
-    edge_weights : ndarray, shape (heads, C), optional
-        Weight of each feature's squared difference, per head (>= 0).
+    auto_ab : ndarray of float32, shape (H, W, 2), optional
+        The automatic a*b*; needed when ``reach.alpha`` > 0.
     stride : int
         With s > 1 a query is an s x s block (its edge features the block's
         means, its position the block's centre) and the result is upsampled
         (bilinear) to (H, W): 1 / s^2 of the work.
-    auto_ab : ndarray of float32, shape (H, W, 2), optional
-        The automatic a*b*; needed when ``alpha`` > 0.
-    alpha : float
-        How much of a hint's own colour, not only its residual, a pixel
-        takes: each key carries ``residual + alpha * auto_ab(key)`` and a
-        pixel gives back ``alpha * auto_ab(pixel)`` times its total weight on
-        the keys. 0: residuals only; 1: a pixel fully attending to a key
-        takes the key's hinted colour (Levin et al.'s propagation does that).
+    block : int
+        Query pixels per matrix product (bounds the memory: heads x block x keys floats).
 
     Returns
     -------
@@ -217,38 +237,13 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     """
     if not (isinstance(stride, int) and stride >= 1):
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
-    heads, dim, qh, qw = emb.shape
+    _, _, qh, qw = emb.shape
     h, w = qh * stride, qw * stride
-    ky, kx = np.divmod(index, w)
-    kq = emb.reshape(heads, dim, qh * qw)[:, :, (ky // stride) * qw + kx // stride] / np.float32(math.sqrt(dim))
-    kyx = np.stack([ky - (h - 1) / 2, kx - (w - 1) / 2]).astype(np.float32)  # (2, K)
-    kg = None if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, h * w)[:, index].astype(np.float32)
-    if edge is not None:
-        edge = np.moveaxis(pool(np.moveaxis(edge, -1, 0), stride), 0, -1)
-    n = qh * qw
-    # Every term of the logit is a product of a query part and a key part, so one matmul per
-    # head gives it all: with (y, x) relative to the centre, g the edge features, v = 1 / (2 sigma^2),
-    #   <q, k> / sqrt(dim) + 2v (yq yk + xq xk) + 2 sum_c w_c gq_c gk_c
-    #   + [-v (yq^2 + xq^2) - sum_c w_c gq_c^2] * 1 + 1 * [-v (yk^2 + xk^2) - sum_c w_c gk_c^2 + logw].
-    inv = 0.5 / np.square(np.asarray(sigmas, np.float32) / np.float32(unit))  # (heads,), per working px^2
-    y, x = np.divmod(np.arange(n), qw)
-    yx = np.stack([(y + 0.5) * stride - 0.5 - (h - 1) / 2, (x + 0.5) * stride - 0.5 - (w - 1) / 2]).astype(np.float32)
-    g = np.zeros((0, n), np.float32) if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, n).astype(np.float32)
-    ew = np.zeros((heads, len(g)), np.float32) if edge is None else np.asarray(edge_weights, np.float32)
-    q = emb.reshape(heads, dim, n)  # (heads, dim, N), channels first: no transposes of the big arrays
-    gw = ew[:, :, None] * g[None]  # (heads, C, N)
-    own = -inv[:, None] * np.square(yx).sum(axis=0)[None] - (gw * g[None]).sum(axis=1)  # (heads, N)
-    ones = np.ones((heads, 1, n), np.float32)
-    qa = np.concatenate([q, 2 * inv[:, None, None] * yx[None], 2 * gw, own[:, None], ones], axis=1)  # (heads, F, N)
-    kk = len(index)
-    kg = np.zeros((0, kk), np.float32) if kg is None else kg
-    kown = -inv[:, None] * np.square(kyx).sum(axis=0)[None] - (ew[:, :, None] * np.square(kg)[None]).sum(axis=1)
-    ka = np.concatenate([kq, np.broadcast_to(kyx, (heads, 2, kk)), np.broadcast_to(kg, (heads, len(kg), kk)),
-                         ones[:, :, :kk], (kown + logw[None])[:, None]], axis=1)  # (heads, F, K)
-    ka = np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
-    values = residual.astype(np.float32)
+    qa, ka = _logit_factors(emb, keys, reach, edge, stride)
+    kk, n, alpha = len(keys.index), qh * qw, reach.alpha
+    values = keys.residual.astype(np.float32)
     if alpha:
-        key_ab = auto_ab.reshape(-1, 2)[index] / np.float32(AB_NORM)
+        key_ab = auto_ab.reshape(-1, 2)[keys.index] / np.float32(AB_NORM)
         values = np.concatenate([values + np.float32(alpha) * key_ab, np.ones((kk, 1), np.float32)], axis=1)
     b = beta.reshape(n).astype(np.float32)
     out = np.empty((values.shape[1], n), np.float32)
@@ -268,6 +263,42 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     if alpha:
         change -= np.float32(alpha) * auto_ab * out[..., 2:]
     return change
+
+
+def _logit_factors(emb: np.ndarray, keys: Keys, reach: Reach, edge: np.ndarray | None,
+                   stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """The query factors (heads, F, N) and key factors (heads, K, F) whose product is :func:`attend`'s logits.
+
+    Every term of the logit is a product of a query part and a key part, so one matmul per head gives it
+    all: with (y, x) relative to the centre, g the edge features, v = 1 / (2 sigma^2),
+    ``<q, k> / sqrt(dim) + 2v (yq yk + xq xk) + 2 sum_c w_c gq_c gk_c
+    + [-v (yq^2 + xq^2) - sum_c w_c gq_c^2] * 1 + 1 * [-v (yk^2 + xk^2) - sum_c w_c gk_c^2 + logw]``.
+    """
+    heads, dim, qh, qw = emb.shape
+    h, w, index = qh * stride, qw * stride, keys.index
+    ky, kx = np.divmod(index, w)
+    kq = emb.reshape(heads, dim, qh * qw)[:, :, (ky // stride) * qw + kx // stride] / np.float32(math.sqrt(dim))
+    kyx = np.stack([ky - (h - 1) / 2, kx - (w - 1) / 2]).astype(np.float32)  # (2, K)
+    kg = None if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, h * w)[:, index].astype(np.float32)
+    if edge is not None:
+        edge = np.moveaxis(pool(np.moveaxis(edge, -1, 0), stride), 0, -1)
+    n = qh * qw
+    inv = 0.5 / np.square(np.asarray(reach.sigmas, np.float32) / np.float32(reach.unit))  # (heads,), per px^2
+    y, x = np.divmod(np.arange(n), qw)
+    yx = np.stack([(y + 0.5) * stride - 0.5 - (h - 1) / 2, (x + 0.5) * stride - 0.5 - (w - 1) / 2]).astype(np.float32)
+    g = np.zeros((0, n), np.float32) if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, n).astype(np.float32)
+    ew = np.zeros((heads, len(g)), np.float32) if edge is None else np.asarray(reach.edge_weights, np.float32)
+    q = emb.reshape(heads, dim, n)  # (heads, dim, N), channels first: no transposes of the big arrays
+    gw = ew[:, :, None] * g[None]  # (heads, C, N)
+    own = -inv[:, None] * np.square(yx).sum(axis=0)[None] - (gw * g[None]).sum(axis=1)  # (heads, N)
+    ones = np.ones((heads, 1, n), np.float32)
+    qa = np.concatenate([q, 2 * inv[:, None, None] * yx[None], 2 * gw, own[:, None], ones], axis=1)  # (heads, F, N)
+    kk = len(index)
+    kg = np.zeros((0, kk), np.float32) if kg is None else kg
+    kown = -inv[:, None] * np.square(kyx).sum(axis=0)[None] - (ew[:, :, None] * np.square(kg)[None]).sum(axis=1)
+    ka = np.concatenate([kq, np.broadcast_to(kyx, (heads, 2, kk)), np.broadcast_to(kg, (heads, len(kg), kk)),
+                         ones[:, :, :kk], (kown + keys.logw[None])[:, None]], axis=1)  # (heads, F, K)
+    return qa, np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
 
 
 class HintHead:
@@ -311,6 +342,10 @@ class HintHead:
         session = onnx_session(onnx_path, threads)
         return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), entry)
 
+    def reach(self, unit: float) -> Reach:
+        """This head's :class:`Reach` at a working size whose pixel is ``unit`` units long."""
+        return Reach(self.sigmas, unit, self.edge_weights, self.alpha)
+
     def prior_logits(self, centers: np.ndarray | None, guide) -> np.ndarray | None:
         """The offsets (Q,) this head adds to the network's bin logits for ``guide`` (step 0); None: none."""
         if self.prior is None or centers is None or not len(centers):
@@ -319,16 +354,15 @@ class HintHead:
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
-        index, residual, logw = hint_keys(guide.ab, guide.mask, auto_ab)
+        keys = hint_keys(guide.ab, guide.mask, auto_ab)
         emb, beta = self._query(feats, x)
         c, (h, w) = self.config, auto_ab.shape[:2]
         stride = h // emb.shape[2]
         emb = np.asarray(emb[0]).reshape(c.heads, c.dim, h // stride, w // stride)
         L = x[0, 0] * np.float32(L_NORM) + np.float32(L_CENT)
         unit = UNIT_SIZE / max(h, w)
-        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas, unit,
-                              edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=stride,
-                              auto_ab=auto_ab, alpha=self.alpha)
+        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], keys, self.reach(unit), edge=edge_features(L, auto_ab),
+                              auto_ab=auto_ab, stride=stride)
         if self.refine_reach:
             from ..levin import propagate  # scipy, only for a head that refines
 

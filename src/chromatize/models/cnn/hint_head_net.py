@@ -20,7 +20,7 @@ from torch import nn
 
 from ...io import atomic_output
 from .config import HintHeadConfig, HintHeadEntry
-from .hint_head import QUERY_STRIDE
+from .hint_head import QUERY_STRIDE, Keys, Reach
 
 __all__ = ["HintHeadNet", "attend_batch", "head_entry", "save_head", "load_head", "export_head_onnx"]
 
@@ -81,32 +81,31 @@ class HintHeadNet(nn.Module):
         return e, b  # (B, heads * dim, H / stride, W / stride), (B, 1, H / stride, W / stride)
 
 
-def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, residual: torch.Tensor,
-                 logw: torch.Tensor, sigmas: torch.Tensor, unit: torch.Tensor, queries: torch.Tensor,
-                 heads: int, edge: torch.Tensor | None = None, edge_weights: torch.Tensor | None = None,
-                 auto: torch.Tensor | None = None, alpha: torch.Tensor | float = 0.0) -> torch.Tensor:
+def attend_batch(emb: torch.Tensor, beta: torch.Tensor, keys: Keys, queries: torch.Tensor, heads: int, reach: Reach,
+                 *, edge: torch.Tensor | None = None, auto: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`chromatize.models.cnn.hint_head.attend` for a batch, at the query pixels only.
 
     Parameters
     ----------
     emb : (B, heads * dim, H, W)
     beta : (B, 1, H, W)
-    index : (B, K) int64 key pixels (flat), padded
-    residual : (B, K, 2), a*b* / AB_NORM
-    logw : (B, K); ``-inf`` marks padding
-    sigmas : (heads,) reach in units
-    unit : (B,) length of a working pixel in units
+    keys : Keys of tensors, padded to one length K
+        index (B, K) int64 key pixels (flat); residual (B, K, 2), a*b* / AB_NORM;
+        logw (B, K), ``-inf`` marks padding.
     queries : (B, n) int64 flat pixel indices to evaluate
     heads : int
+    reach : Reach of tensors
+        sigmas (heads,) in units; unit (B,) length of a working pixel in
+        units; edge_weights (heads, C); alpha, the share of a hint's own
+        colour (see the numpy ``attend``).
     edge : (B, C, H, W) per-pixel features compared between query and key, optional
-    edge_weights : (heads, C)
     auto : (B, 2, H, W) automatic a*b* / AB_NORM; needed with ``alpha``
-    alpha : share of a hint's own colour (see the numpy ``attend``)
 
     Returns
     -------
     (B, n, 2) change of a*b* / AB_NORM at the query pixels.
     """
+    (index, residual, logw), sigmas, unit, alpha = keys, reach.sigmas, reach.unit, reach.alpha
     b, hd, h, w = emb.shape
     dim = hd // heads
     flat = emb.reshape(b, heads, dim, h * w)
@@ -123,7 +122,7 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
         gq = torch.gather(g, 2, queries[:, None, :].expand(-1, g.shape[1], -1))  # (B, C, n)
         gk = torch.gather(g, 2, index[:, None, :].expand(-1, g.shape[1], -1))  # (B, C, K)
         diff2 = (gq[:, :, :, None] - gk[:, :, None, :]) ** 2  # (B, C, n, K)
-        z = z - torch.einsum("hc,bcnk->bhnk", edge_weights, diff2)
+        z = z - torch.einsum("hc,bcnk->bhnk", reach.edge_weights, diff2)
     null = torch.gather(beta.reshape(b, h * w), 1, queries)  # (B, n)
     z = torch.cat([null[:, :, None], z.permute(0, 2, 1, 3).reshape(b, queries.shape[1], -1)], dim=2)
     p = torch.softmax(z, dim=2)[:, :, 1:].reshape(b, queries.shape[1], heads, -1).sum(dim=2)  # (B, n, K)
