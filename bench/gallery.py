@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from chromatize import load_model
 from chromatize.color import gray_to_rgb
-from chromatize.data import split_validation
+from chromatize.data import seeded_split
 from chromatize.evaluate import resize_longer
 from chromatize.infer import colorize_photo
 from chromatize.io import Photo, atomic_output, list_images, read_image
@@ -35,7 +35,7 @@ def _split(data: list[str], train: dict, n: int) -> list[tuple[str, np.ndarray]]
     """The first ``n`` photos of a run's validation split, rebuilt from its seed and settings."""
     files = list_images(data, recursive=True)
     n_val = min(train["val_split"], len(files) // 5)
-    val_idx, _ = split_validation(len(files), n_val, train["seed"])
+    val_idx, _ = seeded_split(len(files), n_val, np.random.default_rng(train["seed"]))
     out = []
     for i in val_idx[:n]:
         out.append((files[i].name, read_image(files[i]).rgb))

@@ -40,7 +40,7 @@ import numpy as np
 
 import chromatize
 from chromatize.color import AB_NORM, rgb_to_lab
-from chromatize.data import load_photos, split_validation
+from chromatize.data import load_photos, seeded_split
 from chromatize.io import list_images, read_image
 from chromatize.models import load_model
 from chromatize.models.cnn.hint_head import PRIOR_FLOOR as FLOOR
@@ -99,7 +99,7 @@ def held_out(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The unseen part of the training validation split at 256 px, and its sharp BSDS photos at 512 px."""
     folders = [data / "bsds500" / "train", data / "bsds500" / "test", data / "scenes", data / "train_pool"]
     paths = list_images(folders, recursive=True)
-    val_idx, _ = split_validation(len(paths), min(200, len(paths) // 5), 0)
+    val_idx, _ = seeded_split(len(paths), min(200, len(paths) // 5), np.random.default_rng(0))
     tail = load_photos([paths[i] for i in val_idx[60:]], 256)
     sharp = [paths[i] for i in val_idx if "bsds500" in str(paths[i]) and max(read_image(paths[i]).rgb.shape) >= 320]
     return tail, load_photos(sharp, 512)

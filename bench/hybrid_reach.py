@@ -25,7 +25,8 @@ import numpy as np
 
 from chromatize.color import rgb_to_lab
 from chromatize.evaluate import resize_longer
-from chromatize.evaluate.sweep import DEFAULT_COUNTS, sweep_hints, sweep_points
+from chromatize.evaluate.sweep import DEFAULT_COUNTS
+from chromatize.hints import sweep_hints, sweep_points
 from chromatize.hints import Guide, rasterize, resize_guide
 from chromatize.infer import lightness, merge_full
 from chromatize.io import list_images, read_image

@@ -46,7 +46,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from chromatize.color import rgb_to_lab
-from chromatize.evaluate.sweep import sweep_hints, sweep_points
+from chromatize.hints import sweep_hints, sweep_points
 from chromatize.hints import rasterize
 from chromatize.io import read_image
 from chromatize.models.levin import DIRECT_MAX_PIXELS, SWEEPS, levin_system, levin_weights, propagate

@@ -55,23 +55,6 @@ def test_list_categories(tmp_path, rng):
     assert list(list_categories(tmp_path)) == ["a", "b"]
 
 
-def test_simulate_hints_follows_zhangs_sampling():
-    from chromatize.data import simulate_hints
-
-    rng = np.random.default_rng(0)
-    ab = rng.normal(0, 20, (400, 2, 32, 32)).astype(np.float32)
-    hints = simulate_hints(ab, np.random.default_rng(1))
-    assert hints.shape == (400, 3, 32, 32)
-    mask = hints[:, 2]
-    assert set(np.unique(mask)) <= {0.0, 1.0}
-    none = (mask.sum(axis=(1, 2)) == 0).mean()
-    assert 0.07 < none < 0.19  # geometric count with p = 1/8: no hint one time in eight
-    assert np.all(hints[:, :2][np.broadcast_to(mask[:, None] == 0, hints[:, :2].shape)] == 0)
-    # a 1x1 patch carries exactly the true colour of its pixel
-    one = simulate_hints(np.full((1, 2, 16, 16), 30.0, np.float32), np.random.default_rng(3))
-    assert np.allclose(one[0, :2][:, one[0, 2] > 0], 0.3)
-
-
 def test_mean_chroma_tells_gray_from_colour():
     from chromatize.data import mean_chroma
 
@@ -79,3 +62,17 @@ def test_mean_chroma_tells_gray_from_colour():
     red = np.zeros((40, 40, 3), np.uint8)
     red[..., 0] = 200
     assert mean_chroma(gray) < 1 < 40 < mean_chroma(red)
+
+
+def test_load_split_holds_out_the_seeded_fifth(tmp_path, rng):
+    from chromatize.data import load_split
+
+    for i in range(11):
+        Image.fromarray(make_photo(rng, 20 + i, 40)).save(tmp_path / f"p{i:02d}.png")
+    train, val = load_split([tmp_path], 32, 200, seed=3)
+    assert (len(train), len(val)) == (9, 2)  # at most a fifth is held out
+    val_idx, _ = seeded_split(11, 2, np.random.default_rng(3))
+    assert [v.shape[0] for v in val] == [round((20 + i) * 32 / 40) for i in val_idx]  # files are read in name order
+    assert load_split([tmp_path], 32, 0, seed=3)[1] == []
+    with pytest.raises(ValueError, match="need at least 2"):
+        load_split([tmp_path / "p00.png"], 32, 200, seed=0)

@@ -171,3 +171,20 @@ def test_as_hints_checks_format_without_a_shape():
 def test_guide_properties():
     g = Guide(np.zeros((2, 3, 2), np.float32), np.zeros((2, 3), np.float32))
     assert g.shape == (2, 3) and g.empty
+
+
+def test_simulate_hints_follows_zhangs_sampling():
+    from chromatize.hints import simulate_hints
+
+    rng = np.random.default_rng(0)
+    ab = rng.normal(0, 20, (400, 2, 32, 32)).astype(np.float32)
+    hints = simulate_hints(ab, np.random.default_rng(1))
+    assert hints.shape == (400, 3, 32, 32)
+    mask = hints[:, 2]
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    none = (mask.sum(axis=(1, 2)) == 0).mean()
+    assert 0.07 < none < 0.19  # geometric count with p = 1/8: no hint one time in eight
+    assert np.all(hints[:, :2][np.broadcast_to(mask[:, None] == 0, hints[:, :2].shape)] == 0)
+    # a 1x1 patch carries exactly the true colour of its pixel
+    one = simulate_hints(np.full((1, 2, 16, 16), 30.0, np.float32), np.random.default_rng(3))
+    assert np.allclose(one[0, :2][:, one[0, 2] > 0], 0.3)

@@ -1,8 +1,8 @@
 """Photo sets for training and experiments.
 
 ``ImageSet`` / ``load_images`` prepare photos the way the report did; the CNN's
-training photos come from ``load_photos`` (longer side resized, aspect kept)
-and ``random_crops``.
+training photos come from ``load_photos`` (longer side resized, aspect kept),
+split by ``load_split``, and ``random_crops``.
 
 For the report's sets, each photo is resized to S x S (OpenCV, ``INTER_AREA``; the aspect ratio is
 not kept, as in the report) and converted with OpenCV's 8-bit RGB->Lab. The
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .color import AB_OFFSET8, SCALE8, rgb_to_lab, rgb_to_lab8
-from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, read_image
+from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, list_images, read_image
 
 __all__ = [
     "ImageSet",
@@ -33,9 +33,8 @@ __all__ = [
     "seeded_split",
     "load_photos",
     "random_crops",
-    "simulate_hints",
     "mean_chroma",
-    "split_validation",
+    "load_split",
 ]
 
 def prepare_photo(rgb: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -243,10 +242,32 @@ def load_photos(paths: Sequence[Path], long_side: int, progress: Callable[[int],
     return out
 
 
-def split_validation(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (validation, training) of ``n`` photos: a seeded permutation, the first ``n_val`` held out."""
-    order = np.random.default_rng(seed).permutation(n)
-    return order[:n_val], order[n_val:]
+def load_split(data: Sequence[str | os.PathLike], long_side: int, val_split: int,
+               seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The training photos and the held-out validation photos of a training run.
+
+    Reads the image files of ``data`` (files or folders, searched
+    recursively) with :func:`load_photos`, then holds out
+    ``min(val_split, n // 5)`` of the ``n`` photos by :func:`seeded_split`
+    with ``default_rng(seed)``: the CNN and the hint head, given the same data
+    and seed, hold out the same photos.
+
+    Returns
+    -------
+    train, val : list of ndarray of uint8, shape (H, W, 3)
+        In the seeded order of the split.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 photos can be read.
+    """
+    photos = load_photos(list_images(data, recursive=True), long_side)
+    if len(photos) < 2:
+        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
+    n_val = min(val_split, len(photos) // 5) if val_split else 0
+    val_idx, train_idx = seeded_split(len(photos), n_val, np.random.default_rng(seed))
+    return [photos[i] for i in train_idx], [photos[i] for i in val_idx]
 
 
 def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rng: np.random.Generator,
@@ -280,44 +301,6 @@ def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rn
     if full_ab:
         return L, ab, np.ascontiguousarray(lab[..., 1:].transpose(0, 3, 1, 2))
     return L, ab
-
-
-def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, max_size: int = 9,
-                   ab_norm: float = 100.0, counts: Sequence[int] | None = None) -> np.ndarray:
-    """Simulated user hints for training, as Zhang et al. 2017 (colorization-pytorch) draw them.
-
-    Per photo, the number of points is geometric: another point is added with
-    probability ``1 - p`` (so with ``p = 1/8`` none at all one time in eight,
-    about 7 on average). Each point is a square patch of side 1..``max_size``
-    px, its centre drawn from a normal around the photo's centre (sd a quarter
-    of the side, clipped), carrying the mean true a*b* of the patch.
-
-    Parameters
-    ----------
-    ab : ndarray of float32, shape (B, 2, H, W)
-        True a*b* (real Lab units) of the crops.
-    rng : numpy.random.Generator
-    counts : sequence of int, optional
-        Exactly this many points for each photo, instead of the geometric draw.
-
-    Returns
-    -------
-    hints : ndarray of float32, shape (B, 3, H, W)
-        a*b* / ``ab_norm`` where hinted (0 elsewhere), then the 0/1 mask.
-    """
-    b, _, h, w = ab.shape
-    out = np.zeros((b, 3, h, w), np.float32)
-    for i in range(b):
-        placed = 0
-        while (rng.random() < 1 - p) if counts is None else placed < counts[i]:
-            placed += 1
-            size = int(rng.integers(1, max_size + 1))
-            y = int(np.clip(rng.normal((h - size + 1) / 2, (h - size + 1) / 4), 0, h - size))
-            x = int(np.clip(rng.normal((w - size + 1) / 2, (w - size + 1) / 4), 0, w - size))
-            patch = ab[i, :, y : y + size, x : x + size]
-            out[i, :2, y : y + size, x : x + size] = patch.mean(axis=(1, 2))[:, None, None] / ab_norm
-            out[i, 2, y : y + size, x : x + size] = 1.0
-    return out
 
 
 def mean_chroma(rgb: np.ndarray) -> float:

@@ -13,6 +13,9 @@ strokes; every stroke pixel becomes a hint of its own colour.
 Both become a :class:`Guide`: an a*b* map and a 0/1 mask at the photo's size,
 which :func:`resize_guide` brings to a model's working size (each working
 pixel takes the mean a*b* of the hinted input pixels it covers).
+
+Simulated hints live here too: the hint sweep's points (:func:`sweep_points`,
+:func:`sweep_hints`) and the random hints of training (:func:`simulate_hints`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from .text import one_line
 __all__ = [
     "Hint", "Guide", "HintError", "parse_hints", "check_inside", "read_hints", "hints_to_json", "rasterize",
     "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles",
-    "sweep_points", "sweep_hints",
+    "sweep_points", "sweep_hints", "simulate_hints",
 ]
 
 #: Largest hint square side accepted, in pixels.
@@ -315,3 +318,41 @@ def sweep_hints(ab_true: np.ndarray, corners: np.ndarray, patch: int = 5) -> lis
         # A square of odd side `side` centred at (c + (side - 1) / 2, r + (side - 1) / 2) covers exactly it.
         hints.append(Hint(c + (side - 1) / 2, r + (side - 1) / 2, (float(a), float(b)), int(side)))
     return hints
+
+
+def simulate_hints(ab: np.ndarray, rng: np.random.Generator, p: float = 1 / 8, max_size: int = 9,
+                   ab_norm: float = 100.0, counts: Sequence[int] | None = None) -> np.ndarray:
+    """Simulated user hints for training, as Zhang et al. 2017 (colorization-pytorch) draw them.
+
+    Per photo, the number of points is geometric: another point is added with
+    probability ``1 - p`` (so with ``p = 1/8`` none at all one time in eight,
+    about 7 on average). Each point is a square patch of side 1..``max_size``
+    px, its centre drawn from a normal around the photo's centre (sd a quarter
+    of the side, clipped), carrying the mean true a*b* of the patch.
+
+    Parameters
+    ----------
+    ab : ndarray of float32, shape (B, 2, H, W)
+        True a*b* (real Lab units) of the crops.
+    rng : numpy.random.Generator
+    counts : sequence of int, optional
+        Exactly this many points for each photo, instead of the geometric draw.
+
+    Returns
+    -------
+    hints : ndarray of float32, shape (B, 3, H, W)
+        a*b* / ``ab_norm`` where hinted (0 elsewhere), then the 0/1 mask.
+    """
+    b, _, h, w = ab.shape
+    out = np.zeros((b, 3, h, w), np.float32)
+    for i in range(b):
+        placed = 0
+        while (rng.random() < 1 - p) if counts is None else placed < counts[i]:
+            placed += 1
+            size = int(rng.integers(1, max_size + 1))
+            y = int(np.clip(rng.normal((h - size + 1) / 2, (h - size + 1) / 4), 0, h - size))
+            x = int(np.clip(rng.normal((w - size + 1) / 2, (w - size + 1) / 4), 0, w - size))
+            patch = ab[i, :, y : y + size, x : x + size]
+            out[i, :2, y : y + size, x : x + size] = patch.mean(axis=(1, 2))[:, None, None] / ab_norm
+            out[i, 2, y : y + size, x : x + size] = 1.0
+    return out

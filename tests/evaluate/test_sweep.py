@@ -10,7 +10,8 @@ from PIL import Image
 from chromatize.cli import main
 from chromatize.color import rgb_to_lab
 from chromatize.evaluate import parse_counts, sweep
-from chromatize.evaluate.sweep import run_sweep, sweep_hints, sweep_points
+from chromatize.evaluate import run_sweep
+from chromatize.hints import sweep_hints, sweep_points
 from chromatize.hints import rasterize
 from conftest import make_photo
 

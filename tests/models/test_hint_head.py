@@ -167,7 +167,8 @@ def _photos(folder, n=10, seed=0):
 
 @pytest.fixture(scope="module")
 def trained_head(tmp_path_factory):
-    from chromatize.train.hints import HintTrainConfig, train_hint_head
+    from chromatize.train.config import HintTrainConfig
+    from chromatize.train.hints import train_hint_head
 
     root = tmp_path_factory.mktemp("hints")
     data = _photos(root / "photos")

@@ -24,7 +24,7 @@ from chromatize.models.cnn.torch_io import load_torch  # noqa: E402
 
 from chromatize.models.cnn.losses import soft_encode  # noqa: E402
 from chromatize.train.cnn import train_cnn  # noqa: E402
-from chromatize.train.cnn_run import TrainConfig  # noqa: E402
+from chromatize.train.config import TrainConfig  # noqa: E402
 
 TINY = dict(batch_size=4, crop=32, long_side=48, val_split=2, widths=(4, 8, 8, 16), warmup_steps=1, threads=1)
 

@@ -37,7 +37,8 @@ torch = pytest.importorskip("torch")
 
 from chromatize.models.cnn.torch_io import load_torch  # noqa: E402
 from chromatize.train.cnn import draw_batch, train_cnn  # noqa: E402
-from chromatize.train.cnn_run import TrainConfig, setup_run  # noqa: E402
+from chromatize.train.cnn_run import setup_run  # noqa: E402
+from chromatize.train.config import TrainConfig  # noqa: E402
 from chromatize.train.distributed import (  # noqa: E402
     GlobalBatchNorm2d, dist_env, sync_batch_norm, train_cnn_distributed,
 )

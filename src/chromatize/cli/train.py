@@ -1,13 +1,86 @@
-"""The commands that train models: ``train cnn``, ``train hints``, ``train mlp`` and ``experiment seed-trials``."""
+"""The commands that train models: ``train cnn``, ``train hints``, ``train mlp`` and ``experiment seed-trials``.
+
+Every option that sets a field of a settings dataclass (:class:`~chromatize.train.config.TrainConfig`,
+:class:`~chromatize.train.config.HintTrainConfig`, :class:`~chromatize.models.mlp.MLPConfig`,
+:class:`~chromatize.experiments.trials.TrialSettings`) is made by :func:`setting`, which takes the default
+from the field; options that several commands share are defined once (:func:`run_options`,
+:func:`report_options`).
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Callable
 
 import click
 
+from ..experiments.trials import TrialSettings
+from ..models.cnn.config import HintHeadConfig
+from ..models.mlp import MLPConfig
+from ..train.config import HintTrainConfig, TrainConfig
 from .base import StageBars, main, progress_bar
+
+
+class SettingOption(click.Option):
+    """An option that sets field ``setting = (dataclass, name)``; its default is that field's."""
+
+    def __init__(self, *args, setting: tuple[type, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+
+
+def field_default(cls: type, name: str):
+    """The default of field ``name`` of dataclass ``cls``."""
+    f = {f.name: f for f in fields(cls)}[name]
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def setting(cls: type, name: str, *decls: str, **kwargs) -> Callable:
+    """A click option for field ``name`` of the settings dataclass ``cls``, with that field's default.
+
+    ``decls`` default to ``--name-with-dashes``; ``kwargs`` go to ``click.option``.
+    """
+    decls = decls or ("--" + name.replace("_", "-"),)
+    return click.option(*decls, name, cls=SettingOption, setting=(cls, name), default=field_default(cls, name),
+                        **kwargs)
+
+
+def options(*decorators: Callable) -> Callable:
+    """Several click decorators as one, applied in the order given (as if written one above the other)."""
+
+    def apply(f: Callable) -> Callable:
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
+
+
+data_argument = click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+
+
+def run_options(cls: type) -> Callable:
+    """The options that ``train cnn`` and ``train hints`` share, for their settings class ``cls``."""
+    return options(
+        setting(cls, "long_side", type=click.IntRange(32), show_default=True,
+                help="Photos are resized so their longer side is this before cropping."),
+        setting(cls, "lr", type=float, show_default=True, help="Peak learning rate."),
+        setting(cls, "seed", type=int, show_default=True),
+        setting(cls, "threads", type=click.IntRange(1), show_default=True, help="CPU threads."),
+        setting(cls, "time_budget_min", type=float, help="Stop after this many minutes (the schedule fits it)."),
+        click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run."),
+    )
+
+
+def report_options(cls: type) -> Callable:
+    """The options of the report's MLP training that ``train mlp`` and ``experiment seed-trials`` share."""
+    return options(
+        setting(cls, "size", type=click.IntRange(5, 1024), show_default=True, help="Photos are resized to SIZE x SIZE."),
+        setting(cls, "epochs", type=click.IntRange(1), show_default=True, help="Passes over the training photos."),
+        setting(cls, "lr", type=click.FloatRange(0, min_open=True), show_default=True, help="Learning rate."),
+    )
 
 
 @main.group()
@@ -20,42 +93,44 @@ def train():
     """
 
 
+def _cnn_options(f: Callable) -> Callable:
+    T = TrainConfig
+    return options(
+        setting(T, "arch", type=click.Choice(["colornet", "effnet"]), show_default=True,
+                help="colornet: small net from scratch; effnet: pretrained EfficientNet-Lite0 encoder + U-Net decoder."),
+        setting(T, "loss", type=click.Choice(["classify", "l2", "l1"]), show_default=True,
+                help="Zhang et al. bins + regression head, or plain L2 / L1 regression."),
+        setting(T, "reg_loss", type=click.Choice(["l2", "l1"]), show_default=True,
+                help="Loss of the regression head beside the bins (--loss classify)."),
+        setting(T, "reg_weight", type=click.FloatRange(0), show_default=True, help="Weight of the regression head."),
+        setting(T, "rebalance", type=click.FloatRange(0, 1), show_default=True,
+                help="Zhang's class-rebalancing lambda (1 = no rebalancing)."),
+        setting(T, "epochs", type=click.IntRange(1), show_default=True),
+        setting(T, "steps", type=click.IntRange(0), help="Total steps (overrides --epochs)."),
+        setting(T, "batch_size", type=click.IntRange(1), show_default=True),
+        setting(T, "crop", type=click.IntRange(16), show_default=True,
+                help="Crop side, a multiple of the net's stride (colornet 16, effnet 32)."),
+        setting(T, "lr_encoder", type=float, help="Peak learning rate of a pretrained encoder (default: --lr)."),
+        setting(T, "weight_decay", type=click.FloatRange(0), show_default=True),
+        setting(T, "warmup_steps", type=click.IntRange(1), show_default=True),
+        setting(T, "tune_render_sizes", "--tune-render-size", type=click.IntRange(32, 4096), multiple=True,
+                show_default=True, help="Working size tried when the decoding is tuned (repeat for several)."),
+        setting(T, "val_split", type=click.IntRange(0), show_default=True, help="Photos held out for validation."),
+        setting(T, "checkpoint_every", type=click.IntRange(1), show_default=True, help="Steps between checkpoints."),
+        click.option("--resume", is_flag=True, help="Continue the run in --out."),
+        setting(T, "init", metavar="default|PATH", help="Fine-tune from the bundled CNN (default) or a model folder."),
+        setting(T, "device", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True),
+        setting(T, "hints", is_flag=True,
+                help="Train with simulated point hints as extra inputs (effnet; Zhang et al. 2017)."),
+        setting(T, "min_chroma", type=click.FloatRange(0), help="Drop photos whose mean a*b* chroma is below this."),
+        run_options(T),
+    )(f)
+
+
 @train.command("cnn")
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@data_argument
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (checkpoints, log, best/).")
-@click.option("--arch", type=click.Choice(["colornet", "effnet"]), default="colornet", show_default=True,
-              help="colornet: small net from scratch; effnet: pretrained EfficientNet-Lite0 encoder + U-Net decoder.")
-@click.option("--loss", type=click.Choice(["classify", "l2", "l1"]), default="classify", show_default=True,
-              help="Zhang et al. bins + regression head, or plain L2 / L1 regression.")
-@click.option("--reg-loss", type=click.Choice(["l2", "l1"]), default="l2", show_default=True,
-              help="Loss of the regression head beside the bins (--loss classify).")
-@click.option("--reg-weight", type=click.FloatRange(0), default=1.0, show_default=True, help="Weight of the regression head.")
-@click.option("--rebalance", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Zhang's class-rebalancing lambda (1 = no rebalancing).")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--steps", type=click.IntRange(0), default=0, help="Total steps (overrides --epochs).")
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--crop", type=click.IntRange(16), default=128, show_default=True,
-              help="Crop side, a multiple of the net's stride (colornet 16, effnet 32).")
-@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate.")
-@click.option("--lr-encoder", type=float, default=0.0, help="Peak learning rate of a pretrained encoder (default: --lr).")
-@click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True)
-@click.option("--warmup-steps", type=click.IntRange(1), default=150, show_default=True)
-@click.option("--long-side", type=click.IntRange(32), default=256, show_default=True,
-              help="Photos are resized so their longer side is this before cropping.")
-@click.option("--tune-render-size", "tune_render_sizes", type=click.IntRange(32, 4096), multiple=True, default=(256,),
-              show_default=True, help="Working size tried when the decoding is tuned (repeat for several).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--val-split", type=click.IntRange(0), default=200, show_default=True, help="Photos held out for validation.")
-@click.option("--checkpoint-every", type=click.IntRange(1), default=200, show_default=True, help="Steps between checkpoints.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out.")
-@click.option("--init", default="", metavar="default|PATH", help="Fine-tune from the bundled CNN (default) or a model folder.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
-@click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
-@click.option("--hints", is_flag=True, help="Train with simulated point hints as extra inputs (effnet; Zhang et al. 2017).")
-@click.option("--min-chroma", type=click.FloatRange(0), default=0.0, help="Drop photos whose mean a*b* chroma is below this.")
-@click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
+@_cnn_options
 def train_cnn_cmd(data, out, resume, overwrite, **opts):
     """Train the CNN colorizer on photos (files or folders, searched recursively).
 
@@ -80,7 +155,6 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     from tqdm import tqdm
 
     from ..train.cnn import train_cnn
-    from ..train.cnn_run import TrainConfig
     from ..train.distributed import dist_env, train_cnn_distributed
 
     env = dist_env()  # None unless started by torchrun
@@ -104,30 +178,24 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 
 
 @train.command("hints")
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@data_argument
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (log, best/).")
-@click.option("--base", default="default", show_default=True, metavar="default|PATH",
-              help="The automatic effnet CNN the head learns on (frozen): the bundled cnn or a model folder.")
-@click.option("--steps", type=click.IntRange(1), default=3000, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
-@click.option("--crop", type=click.IntRange(32), default=160, show_default=True, help="Crop side, a multiple of 32.")
-@click.option("--long-side", type=click.IntRange(32), default=256, show_default=True,
-              help="Photos are resized so their longer side is this before cropping.")
-@click.option("--lr", type=float, default=3e-3, show_default=True, help="Peak learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--val-split", type=click.IntRange(0), default=200, show_default=True,
-              help="Photos held out (the same split as train cnn with the same data and seed).")
-@click.option("--val-every", type=click.IntRange(1), default=300, show_default=True, help="Steps between validations.")
-@click.option("--init-head", default="", metavar="PATH", help="Start from the hint head of this model folder.")
+@setting(HintTrainConfig, "base", show_default=True, metavar="default|PATH",
+         help="The automatic effnet CNN the head learns on (frozen): the bundled cnn or a model folder.")
+@setting(HintTrainConfig, "steps", type=click.IntRange(1), show_default=True)
+@setting(HintTrainConfig, "batch_size", type=click.IntRange(1), show_default=True)
+@setting(HintTrainConfig, "crop", type=click.IntRange(32), show_default=True, help="Crop side, a multiple of 32.")
+@setting(HintTrainConfig, "val_split", type=click.IntRange(0), show_default=True,
+         help="Photos held out (the same split as train cnn with the same data and seed).")
+@setting(HintTrainConfig, "val_every", type=click.IntRange(1), show_default=True, help="Steps between validations.")
+@setting(HintTrainConfig, "init_head", metavar="PATH", help="Start from the hint head of this model folder.")
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Initial share of a hint's own colour a pixel takes (learned; default 0.5).")
-@click.option("--prior-gamma", type=click.FloatRange(0.0, 100.0), default=0.1, show_default=True,
-              help="Strength of the hints' prior on the colour bins (0: none).")
-@click.option("--prior-sigma", type=click.FloatRange(0.0, 1000.0, min_open=True), default=10.0, show_default=True,
-              help="Width of that prior around each hinted colour, a*b* units.")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads.")
-@click.option("--time-budget-min", type=float, default=0.0, help="Stop after this many minutes (the schedule fits it).")
-@click.option("--overwrite", is_flag=True, help="Start afresh in an --out that holds a run.")
+              help=f"Initial share of a hint's own colour a pixel takes (learned; default {HintHeadConfig.alpha}).")
+@setting(HintTrainConfig, "prior_gamma", type=click.FloatRange(0.0, 100.0), show_default=True,
+         help="Strength of the hints' prior on the colour bins (0: none).")
+@setting(HintTrainConfig, "prior_sigma", type=click.FloatRange(0.0, 1000.0, min_open=True), show_default=True,
+         help="Width of that prior around each hinted colour, a*b* units.")
+@run_options(HintTrainConfig)
 def train_hints_cmd(data, out, overwrite, **opts):
     """Train a hint head: learned propagation of point hints on a frozen automatic CNN.
 
@@ -144,7 +212,7 @@ def train_hints_cmd(data, out, overwrite, **opts):
     """
     from tqdm import tqdm
 
-    from ..train.hints import HintTrainConfig, train_hint_head
+    from ..train.hints import train_hint_head
 
     bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True)
 
@@ -165,17 +233,15 @@ def train_hints_cmd(data, out, overwrite, **opts):
 
 
 @train.command("mlp")
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@data_argument
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write.")
-@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True, help="Passes over the photos.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.01, show_default=True, help="Learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the initial weights and the photo order.")
-@click.option("--size", type=click.IntRange(5, 1024), default=64, show_default=True, help="Photos are resized to SIZE x SIZE.")
-@click.option("--engine", type=click.Choice(["fast", "reference", "minibatch"]), default="fast", show_default=True,
-              help="fast and reference run the report's per-pixel SGD; minibatch is a different algorithm.")
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Pixels per update (minibatch only).")
+@report_options(MLPConfig)
+@setting(MLPConfig, "seed", type=int, show_default=True, help="Seeds the initial weights and the photo order.")
+@setting(MLPConfig, "engine", type=click.Choice(["fast", "reference", "minibatch"]), show_default=True,
+         help="fast and reference run the report's per-pixel SGD; minibatch is a different algorithm.")
+@setting(MLPConfig, "batch_size", type=click.IntRange(1), show_default=True, help="Pixels per update (minibatch only).")
 @click.option("--overwrite", is_flag=True, help="Replace a model already in OUT.")
-def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwrite):
+def train_mlp_cmd(data, out, overwrite, **opts):
     """Train the report's 25-16-2 MLP on photos (files or folders, searched recursively).
 
     \b
@@ -183,13 +249,11 @@ def train_mlp_cmd(data, out, epochs, lr, seed, size, engine, batch_size, overwri
         chromatize train mlp ../shared/datasets/scenes --out my_mlp --epochs 3
         chromatize colorize old.jpg --model my_mlp -o colorized/
     """
-    from ..models.mlp import MLPConfig
     from ..train.mlp import train_mlp
 
-    config = MLPConfig(lr=lr, epochs=epochs, size=size, seed=seed, engine=engine, batch_size=batch_size)
     bars = StageBars()
     try:
-        result = train_mlp(data, out, config, overwrite=overwrite, progress=bars)
+        result = train_mlp(data, out, MLPConfig(**opts), overwrite=overwrite, progress=bars)
     finally:
         bars.close()
     for path, reason in result.skipped:
@@ -207,24 +271,26 @@ def experiment():
     """
 
 
+#: The seed-trials options recorded, in this order, in the command line its reports show.
+_TRIAL_FLAGS = ("seeds", "first_seed", "n_train", "n_test", "size", "epochs", "lr", "split_seed", "trial1_category")
+
+
 @experiment.command("seed-trials")
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with one sub-folder of photos per category (e.g. beach/ forest/ sunrise/).")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--seeds", type=click.IntRange(1), default=5, show_default=True, help="Training runs per trial: seeds FIRST-SEED.. .")
-@click.option("--first-seed", type=int, default=0, show_default=True, help="First training seed.")
-@click.option("--n-train", type=click.IntRange(1), default=53, show_default=True, help="Training photos per trial.")
-@click.option("--n-test", type=click.IntRange(1), default=50, show_default=True, help="Held-out test photos per category.")
-@click.option("--size", type=click.IntRange(5, 1024), default=64, show_default=True, help="Photos are resized to SIZE x SIZE.")
-@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True, help="Passes over the training photos.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.01, show_default=True, help="Learning rate.")
-@click.option("--split-seed", type=int, default=0, show_default=True, help="Seeds the choice of test and training photos.")
-@click.option("--trial1-category", default="beach", show_default=True, help="The category trial 1 trains on.")
+@click.option("--seeds", type=click.IntRange(1), default=len(TrialSettings.seeds), show_default=True,
+              help="Training runs per trial: seeds FIRST-SEED.. .")
+@click.option("--first-seed", type=int, default=TrialSettings.seeds[0], show_default=True, help="First training seed.")
+@setting(TrialSettings, "n_train", type=click.IntRange(1), show_default=True, help="Training photos per trial.")
+@setting(TrialSettings, "n_test", type=click.IntRange(1), show_default=True, help="Held-out test photos per category.")
+@report_options(TrialSettings)
+@setting(TrialSettings, "split_seed", type=int, show_default=True, help="Seeds the choice of test and training photos.")
+@setting(TrialSettings, "trial1_category", show_default=True, help="The category trial 1 trains on.")
 @click.option("--kind", "kinds", multiple=True, default=("mlp",), show_default=True,
               help="Model kind to train (repeat for several): mlp, mlp-minibatch, ...")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier seed-trials folder.")
-def seed_trials_cmd(data, out, seeds, first_seed, n_train, n_test, size, epochs, lr, split_seed, trial1_category,
-                    kinds, overwrite):
+def seed_trials_cmd(data, out, kinds, overwrite, **opts):
     """Trial 1 (train on one category) and trial 2 (all categories, several seeds).
 
     Writes PNG figures, report.md, report.html and results.json into OUT.
@@ -237,15 +303,12 @@ def seed_trials_cmd(data, out, seeds, first_seed, n_train, n_test, size, epochs,
     import shlex
 
     from ..experiments.seed_trials import run_seed_trials
-    from ..experiments.trials import TrialSettings
 
-    settings = TrialSettings(seeds=tuple(range(first_seed, first_seed + seeds)), n_train=n_train, n_test=n_test,
-                             size=size, epochs=epochs, lr=lr, split_seed=split_seed, trial1_category=trial1_category)
-    command = shlex.join(["chromatize", "experiment", "seed-trials", "--data", str(data), "--out", str(out),
-                          "--seeds", str(seeds), "--first-seed", str(first_seed), "--n-train", str(n_train),
-                          "--n-test", str(n_test), "--size", str(size), "--epochs", str(epochs), "--lr", str(lr),
-                          "--split-seed", str(split_seed), "--trial1-category", trial1_category]
+    command = shlex.join(["chromatize", "experiment", "seed-trials", "--data", str(data), "--out", str(out)]
+                         + [a for k in _TRIAL_FLAGS for a in ("--" + k.replace("_", "-"), str(opts[k]))]
                          + [a for k in kinds for a in ("--kind", k)])
+    seeds, first = opts.pop("seeds"), opts.pop("first_seed")
+    settings = TrialSettings(seeds=tuple(range(first, first + seeds)), **opts)
     with progress_bar(len(settings.seeds) * len(kinds) * 2, "training runs") as bar:
         results = run_seed_trials(data, out, settings, kinds=kinds, overwrite=overwrite, command=command,
                                   progress=lambda done, total: bar.update(done - bar.n))

@@ -1,5 +1,5 @@
-"""The HTML page of an evaluation (``write_eval_report``), and ``run_evaluation``,
-which scores and writes every output asked for (JSON, CSV, the page).
+"""The HTML page of an evaluation (``write_eval_report``); :func:`chromatize.evaluate.run_evaluation`
+scores an evaluation and writes it with the JSON and CSV asked for.
 
 The evaluation page is ``index.html`` plus a ``thumbs/`` folder of JPEG
 thumbnails referenced by relative paths, so it opens in any browser straight
@@ -12,17 +12,14 @@ import html
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Sequence
 
 
 from ..io import OutputExistsError, atomic_write_text, write_image
 from ..metrics import METRICS
 from ..text import html_table
-from ..models import Colorizer
-from .protocol import DEFAULT_SIZE, THUMB_SIZE, Progress, evaluate
-from .results import EvalResult, check_outputs, format_value, write_csv, write_json
+from .results import EvalResult, format_value
 
-__all__ = ["write_eval_report", "run_evaluation"]
+__all__ = ["write_eval_report"]
 
 #: Images shown as best and as worst for each metric.
 BEST_WORST_K = 3
@@ -168,34 +165,3 @@ def _gallery(result: EvalResult, ds: str, images: list[str], src: dict) -> str:
         "<h3>All images</h3><details open><summary>side by side</summary>"
         f"<table class='gallery'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
     )
-
-
-def run_evaluation(
-    datasets: Sequence[str | os.PathLike],
-    models: Iterable["str | os.PathLike | Colorizer"] | None = None,
-    size: int | None = DEFAULT_SIZE,
-    *,
-    json_path: str | os.PathLike | None = None,
-    csv_path: str | os.PathLike | None = None,
-    report_dir: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-) -> EvalResult:
-    """``evaluate`` and write the JSON, CSV and HTML report that are asked for.
-
-    Existing outputs are refused before any work is done (unless ``overwrite``).
-
-    Raises
-    ------
-    chromatize.io.OutputExistsError
-        If an output exists and ``overwrite`` is false.
-    """
-    check_outputs(json_path, csv_path, report_dir, overwrite=overwrite)
-    result = evaluate(datasets, models, size, thumb_size=THUMB_SIZE if report_dir is not None else None, progress=progress)
-    if json_path is not None:
-        write_json(result, json_path, overwrite=overwrite)
-    if csv_path is not None:
-        write_csv(result, csv_path, overwrite=overwrite)
-    if report_dir is not None:
-        write_eval_report(result, report_dir, overwrite=overwrite)
-    return result

@@ -22,14 +22,15 @@ Differences from Zhang's script: squares of 5 px (theirs 6), photos keep
 their aspect ratio at ``size`` (theirs 256 x 256), nested point sets (theirs
 drawn afresh per N), and the mean over the images of each dataset reported
 per N. N = 0 is the automatic result.
+
+The points and their hints are drawn by :func:`chromatize.hints.sweep_points`
+and :func:`chromatize.hints.sweep_hints`; the tables, CSV, plots and page are
+in :mod:`chromatize.evaluate.sweep_report`, and :func:`chromatize.evaluate.run_sweep`
+scores and writes them.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io as _io
-import json
 import math
 import os
 import zlib
@@ -42,18 +43,15 @@ import numpy as np
 from ..color import rgb_to_lab
 from ..hints import sweep_hints, sweep_points
 from ..infer import colorize_photo
-from ..io import DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, atomic_output, atomic_write_text, read_image
+from ..io import DEFAULT_MAX_PIXELS, ImageReadError, Photo, read_image
 from ..metrics import METRICS, compute_all
 from ..models import Colorizer, load_model
-from ..text import html_table, markdown_table, one_line
+from ..text import one_line
 from .protocol import DEFAULT_SIZE, dataset_files, resize_longer
-from .results import check_outputs, format_value
+from .results import format_value
 from ..guidance import Guidance
 
-__all__ = [
-    "DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep_points",
-    "sweep_hints", "sweep", "format_sweep", "plot_sweep", "write_sweep_report", "run_sweep",
-]
+__all__ = ["DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep"]
 
 #: Point counts swept by default.
 DEFAULT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
@@ -199,6 +197,34 @@ def sweep(
     FileNotFoundError
         If a dataset path does not exist.
     """
+    counts = _check_settings(counts, patch, metrics)
+    paths, names, files = dataset_files(datasets)
+    loaded = [load_model(m) for m in (list(models) or [None])]
+    for m in loaded:
+        if not m.accepts_hints:
+            raise ValueError(f"model {m.name!r} takes no hints; the sweep needs models that do (cnn, levin)")
+    result = SweepResult(size=size, counts=counts, patch=patch, seed=seed, datasets=names,
+                         models=_unique_names([m.name for m in loaded]), metrics=tuple(metrics))
+    total, done = sum(len(f) for f in files), 0
+    for root, ds, found in zip(paths, names, files):
+        for path in found:
+            image = path.name if root.is_file() else path.relative_to(root).as_posix()
+            try:
+                truth = resize_longer(read_image(path, max_pixels=max_pixels).rgb, size)
+                rows = _sweep_image(truth, image, loaded, result)
+            except (ImageReadError, ValueError) as exc:
+                msg = one_line(exc)
+                result.failed.append((str(path), msg if str(path) in msg else f"{path}: {msg}"))
+            else:
+                result.rows += [{"dataset": ds, **r} for r in rows]
+            done += 1
+            if progress is not None:
+                progress(done, total, path)
+    return result
+
+
+def _check_settings(counts: Sequence[int], patch: int, metrics: Sequence[str]) -> tuple[int, ...]:
+    """The counts sorted and unique; ValueError for a negative count, a bad patch or an unknown metric."""
     counts = tuple(sorted({int(n) for n in counts}))
     if not counts or counts[0] < 0:
         raise ValueError(f"point counts must be 0 or more, got {list(counts)}")
@@ -207,156 +233,28 @@ def sweep(
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
-    paths, names, files = dataset_files(datasets)
-    loaded = [load_model(m) for m in (list(models) or [None])]
-    for m in loaded:
-        if not m.accepts_hints:
-            raise ValueError(f"model {m.name!r} takes no hints; the sweep needs models that do (cnn, levin)")
-    model_names: list[str] = []
-    for m in loaded:
-        name, i = m.name, 2
-        while name in model_names:
-            name, i = f"{m.name}#{i}", i + 1
-        model_names.append(name)
-    result = SweepResult(size=size, counts=counts, patch=patch, seed=seed, datasets=names, models=model_names,
-                         metrics=tuple(metrics))
-    total, done = sum(len(f) for f in files), 0
-    for root, ds, found in zip(paths, names, files):
-        for path in found:
-            image = path.name if root.is_file() else path.relative_to(root).as_posix()
-            try:
-                truth = resize_longer(read_image(path, max_pixels=max_pixels).rgb, size)
-                ab_true = rgb_to_lab(truth)[..., 1:]
-                corners = sweep_points(truth.shape[:2], max(counts), _seed_for(seed, image), patch)
-                rows = []
-                for model, name in zip(loaded, model_names):
-                    for n in counts:
-                        hints = sweep_hints(ab_true, corners[:n], patch) if n else None
-                        pred = colorize_photo(Photo(truth), model, Guidance(hints=tuple(hints or ()))).rgb
-                        rows.append({"dataset": ds, "image": image, "model": name, "points": n,
-                                     **compute_all(pred, truth, metrics)})
-            except (ImageReadError, ValueError) as exc:
-                msg = one_line(exc)
-                result.failed.append((str(path), msg if str(path) in msg else f"{path}: {msg}"))
-            else:
-                result.rows += rows
-            done += 1
-            if progress is not None:
-                progress(done, total, path)
-    return result
+    return counts
 
 
-def format_sweep(result: SweepResult) -> str:
-    """Markdown: one table per (dataset, metric), models as rows, point counts as columns."""
-    parts = []
-    for ds in result.datasets:
-        for key in result.metrics:
-            headers, rows = result.table(ds, key)
-            parts.append(f"**{ds}** ({result.n_images(ds)} images), {METRICS[key][0]} by number of points\n\n"
-                         + markdown_table(headers, rows))
-    return "\n\n".join(parts)
+def _unique_names(names: list[str]) -> list[str]:
+    """The models' names, a repeated one numbered (``cnn``, ``cnn#2``)."""
+    out: list[str] = []
+    for name in names:
+        unique, i = name, 2
+        while unique in out:
+            unique, i = f"{name}#{i}", i + 1
+        out.append(unique)
+    return out
 
 
-def plot_sweep(result: SweepResult, path: str | os.PathLike, key: str = "psnr_rgb", *,
-               published: bool = True) -> Path:
-    """A PNG of one metric against the number of points, a line per (dataset, model).
-
-    The x axis is logarithmic with N = 0 drawn at 0.4 and labelled ``auto``,
-    as in Zhang's plot; ``published`` adds Zhang et al. 2017's points (PSNR only).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-
-    xs = [n if n else 0.4 for n in result.counts]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for ds in result.datasets:
-        for m in result.models:
-            ys = [result.mean(ds, m, n, key) for n in result.counts]
-            ax.plot(xs, [np.nan if y is None else y for y in ys], "o-", label=f"{m} ({ds})")
-    if published and key == "psnr_rgb":
-        ax.plot([n if n else 0.4 for n in ZHANG_2017], list(ZHANG_2017.values()), "k*--",
-                label="Zhang et al. 2017 (ImageNet, 256 px)")
-    ax.set_xscale("log")
-    ticks = [n for n in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= max(result.counts)]
-    ax.set_xticks([n if n else 0.4 for n in ticks], ["auto" if n == 0 else str(n) for n in ticks])
-    ax.minorticks_off()
-    ax.set_xlabel("number of points")
-    ax.set_ylabel(METRICS[key][0])
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def write_sweep_report(result: SweepResult, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """``out_dir/index.html`` with the tables and a plot per metric (``sweep_<metric>.png``)."""
-    out_dir = Path(out_dir)
-    index = out_dir / "index.html"
-    if index.exists() and not overwrite:
-        raise OutputExistsError(f"{index}: exists (use overwrite to replace it)")
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>chromatize hint sweep</title>",
-             "<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px}"
-             "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}"
-             "td:first-child{text-align:left}</style></head><body><h1>Hint sweep</h1>",
-             f"<p>{html.escape(result.protocol_text())}</p>"]
-    for key in result.metrics:
-        png = plot_sweep(result, out_dir / f"sweep_{key}.png", key)
-        parts.append(f"<h2>{html.escape(METRICS[key][0])}</h2><img src='{png.name}' alt='{html.escape(key)}'>")
-        for ds in result.datasets:
-            headers, rows = result.table(ds, key)
-            parts.append(f"<h3>{html.escape(ds)} ({result.n_images(ds)} images)</h3>" + html_table(headers, rows))
-    if result.failed:
-        parts.append("<h2>Files that failed</h2><ul>" + "".join(f"<li>{html.escape(r)}</li>" for _, r in result.failed)
-                     + "</ul>")
-    parts.append("</body></html>")
-    return atomic_write_text(index, "\n".join(parts), overwrite=True)
-
-
-def _sweep_csv(result: SweepResult) -> str:
-    buf = _io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["dataset", "model", "points", "n"] + [f"{k}_mean" for k in result.metrics])
-    for ds in result.datasets:
-        for m in result.models:
-            for n in result.counts:
-                means = [result.mean(ds, m, n, k) for k in result.metrics]
-                writer.writerow([ds, m, n, result.n_images(ds)] + ["" if v is None else repr(v) for v in means])
-    return buf.getvalue()
-
-
-def run_sweep(
-    datasets: Sequence[str | os.PathLike],
-    models: Iterable["str | os.PathLike | Colorizer"],
-    counts: Sequence[int] = DEFAULT_COUNTS,
-    size: int | None = DEFAULT_SIZE,
-    *,
-    json_path: str | os.PathLike | None = None,
-    csv_path: str | os.PathLike | None = None,
-    report_dir: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    seed: int = 0,
-    progress: Progress | None = None,
-) -> SweepResult:
-    """:func:`sweep`, then write the JSON, CSV (means per dataset, model and N) and report asked for.
-
-    Existing outputs are refused before any work is done (unless ``overwrite``).
-
-    Raises
-    ------
-    chromatize.io.OutputExistsError
-        If an output exists and ``overwrite`` is false.
-    """
-    check_outputs(json_path, csv_path, report_dir, overwrite=overwrite)
-    result = sweep(datasets, models, counts, size, seed=seed, progress=progress)
-    if json_path is not None:
-        atomic_write_text(json_path, json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n", overwrite=True)
-    if csv_path is not None:
-        atomic_write_text(csv_path, _sweep_csv(result), overwrite=True)
-    if report_dir is not None:
-        write_sweep_report(result, report_dir, overwrite=True)
-    return result
+def _sweep_image(truth: np.ndarray, image: str, models: list[Colorizer], result: SweepResult) -> list[dict]:
+    """Every model at every count on one ground-truth photo: rows without their dataset."""
+    ab_true = rgb_to_lab(truth)[..., 1:]
+    corners = sweep_points(truth.shape[:2], max(result.counts), _seed_for(result.seed, image), result.patch)
+    rows = []
+    for model, name in zip(models, result.models):
+        for n in result.counts:
+            hints = sweep_hints(ab_true, corners[:n], result.patch) if n else None
+            pred = colorize_photo(Photo(truth), model, Guidance(hints=tuple(hints or ()))).rgb
+            rows.append({"image": image, "model": name, "points": n, **compute_all(pred, truth, result.metrics)})
+    return rows

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 from ..data import ImageSet, list_categories, load_images
 from ..models.base import Colorizer, GrayBaseline, MeanABBaseline
 from .figures import write_seed_trials_report
-from .trials import Trained, Trainer, TrialSettings, make_trials, photo_losses, summary
+from .trials import Trained, Trainer, Trial, TrialSettings, make_trials, photo_losses, summary
 
 __all__ = ["KINDS", "run_seed_trials", "trainer"]
 
@@ -43,6 +43,9 @@ def _train_mlp(train: ImageSet, seed: int, settings: TrialSettings, progress=Non
 def _train_mlp_minibatch(train: ImageSet, seed: int, settings: TrialSettings, progress=None) -> Trained:
     return _train_mlp(train, seed, settings, progress, engine="minibatch")
 
+
+#: What the test loss of ``results.json`` is.
+LOSS_TEXT = "mean over pixels of ||y - t||^2, a*b* in OpenCV 8-bit units / 255 (the training loss x 2)"
 
 #: kind name -> trainer, or "module:function" naming one.
 KINDS: dict[str, Trainer | str] = {
@@ -115,40 +118,24 @@ def run_seed_trials(
     categories = list_categories(data_dir)
     data = {c: load_images(paths, settings.size, categories=[c] * len(paths)) for c, paths in categories.items()}
     trials = make_trials(data, settings)
-
     results: dict = {
-        "settings": {**asdict(settings), "seeds": [int(s) for s in settings.seeds]}, "kinds": list(kinds), "data_dir": str(data_dir), "command": command,
-        "loss": "mean over pixels of ||y - t||^2, a*b* in OpenCV 8-bit units / 255 (the training loss x 2)",
+        "settings": {**asdict(settings), "seeds": [int(s) for s in settings.seeds]}, "kinds": list(kinds),
+        "data_dir": str(data_dir), "command": command, "loss": LOSS_TEXT,
         "categories": {c: {"files": len(categories[c]), "read": len(d), "skipped": [str(p) for p, _ in d.skipped]}
                        for c, d in data.items()},
         "trials": {},
     }
     models: dict[tuple[str, str, int], Colorizer] = {}
     total, done = len(trials) * len(kinds) * len(settings.seeds), 0
-    for trial in trials:
-        tr: dict = {"title": trial.title, "train": [_rel(p, data_dir) for p in trial.train.paths],
-                    "test": {c: [_rel(p, data_dir) for p in s.paths] for c, s in trial.test.items()},
-                    "kinds": {}, "baselines": {}}
-        for name, model in (("gray", GrayBaseline()), ("mean-ab", MeanABBaseline(mean_ab=trial.train.mean_ab()))):
-            tr["baselines"][name] = {c: float(photo_losses(model, s).mean()) for c, s in trial.test.items()}
-        for kind, fit in trainers.items():
-            runs = {}
-            for seed in settings.seeds:
-                trained = fit(trial.train, int(seed), settings, None)
-                models[(trial.name, kind, seed)] = trained.model
-                runs[str(seed)] = {
-                    "test_loss": {c: float(photo_losses(trained.model, s).mean()) for c, s in trial.test.items()},
-                    "train_loss": None if trained.losses is None else [float(v) for v in trained.losses],
-                }
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            tr["kinds"][kind] = {
-                "seeds": runs,
-                "test_loss": {c: summary([r["test_loss"][c] for r in runs.values()]) for c in trial.test},
-            }
-        results["trials"][trial.name] = tr
 
+    def tick() -> None:  # after each training run
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    for trial in trials:
+        results["trials"][trial.name] = _run_trial(trial, trainers, settings, data_dir, models, tick)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     try:
         write_seed_trials_report(staging, results, trials, models, settings)
@@ -157,6 +144,34 @@ def run_seed_trials(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return results
+
+
+def _run_trial(trial: Trial, trainers: dict[str, Trainer], settings: TrialSettings, data_dir: str | os.PathLike,
+               models: dict[tuple[str, str, int], Colorizer], tick: Callable[[], None]) -> dict:
+    """One trial's part of ``results.json``: its photos, the baselines' and every kind's test loss per seed.
+
+    Each trained model is added to ``models`` under (trial, kind, seed); ``tick`` is called after each run.
+    """
+    tr: dict = {"title": trial.title, "train": [_rel(p, data_dir) for p in trial.train.paths],
+                "test": {c: [_rel(p, data_dir) for p in s.paths] for c, s in trial.test.items()},
+                "kinds": {}, "baselines": {}}
+    for name, model in (("gray", GrayBaseline()), ("mean-ab", MeanABBaseline(mean_ab=trial.train.mean_ab()))):
+        tr["baselines"][name] = {c: float(photo_losses(model, s).mean()) for c, s in trial.test.items()}
+    for kind, fit in trainers.items():
+        runs = {}
+        for seed in settings.seeds:
+            trained = fit(trial.train, int(seed), settings, None)
+            models[(trial.name, kind, seed)] = trained.model
+            runs[str(seed)] = {
+                "test_loss": {c: float(photo_losses(trained.model, s).mean()) for c, s in trial.test.items()},
+                "train_loss": None if trained.losses is None else [float(v) for v in trained.losses],
+            }
+            tick()
+        tr["kinds"][kind] = {
+            "seeds": runs,
+            "test_loss": {c: summary([r["test_loss"][c] for r in runs.values()]) for c in trial.test},
+        }
+    return tr
 
 
 def _rel(path: Path, root: str | os.PathLike) -> str:

@@ -38,10 +38,10 @@ Engines
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
-from numba import njit
 
 from ..patches import PATCH, average_pad, extract_patches
 
@@ -118,15 +118,17 @@ def reference_epoch(
     return losses
 
 
-@njit(cache=True, nogil=True)
-def _sgd_image(Lpad, T, W1, b1, W2, b2, lr, x, h, y, d1, d2):  # pragma: no cover - compiled
+def _sgd_image(Lpad, T, params, lr, scratch):  # pragma: no cover - compiled by _kernel
     """Per-pixel SGD over one image (equations (1)-(7)); returns the summed ||y - t||^2.
 
     ``Lpad`` is the average-padded L plane (H+4, W+4), ``T`` the targets
-    (H, W, 2); ``x``, ``h``, ``y``, ``d1``, ``d2`` are scratch buffers so that
-    nothing is allocated per pixel. Sums run in the same order as numpy's
-    ``W @ x + b`` (products first, bias last) to keep the two engines close.
+    (H, W, 2); ``params`` the weights ``(W1, b1, W2, b2)``, updated in place;
+    ``scratch`` the buffers ``(x, h, y, d1, d2)``, so that nothing is
+    allocated per pixel. Sums run in the same order as numpy's ``W @ x + b``
+    (products first, bias last) to keep the two engines close.
     """
+    W1, b1, W2, b2 = params
+    x, h, y, d1, d2 = scratch
     H, W = T.shape[0], T.shape[1]
     n_hidden, n_in = W1.shape
     n_out = W2.shape[0]
@@ -165,6 +167,14 @@ def _sgd_image(Lpad, T, W1, b1, W2, b2, lr, x, h, y, d1, d2):  # pragma: no cove
     return total
 
 
+@functools.cache
+def _kernel() -> Callable:
+    """:func:`_sgd_image` compiled (numba is imported on first use, so importing the MLP stays quick)."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_sgd_image)
+
+
 def fast_epoch(
     weights: dict[str, np.ndarray],
     L: np.ndarray,
@@ -187,13 +197,13 @@ def fast_epoch(
     n_hidden, n_in = W1.shape
     if n_in != PATCH * PATCH:
         raise ValueError(f"W1 has {n_in} inputs, the fast engine needs {PATCH * PATCH}")
-    x, h, y = np.empty(n_in), np.empty(n_hidden), np.empty(W2.shape[0])
-    d1, d2 = np.empty(n_hidden), np.empty(W2.shape[0])
+    scratch = (np.empty(n_in), np.empty(n_hidden), np.empty(W2.shape[0]), np.empty(n_hidden), np.empty(W2.shape[0]))
+    sgd_image = _kernel()
     losses = np.empty(len(order))
     for n, i in enumerate(order):
         Lpad = average_pad(np.ascontiguousarray(L[i]))
         T = np.ascontiguousarray(ab[i])
-        total = _sgd_image(Lpad, T, W1, b1, W2, b2, float(lr), x, h, y, d1, d2)
+        total = sgd_image(Lpad, T, (W1, b1, W2, b2), float(lr), scratch)
         losses[n] = total / (T.shape[0] * T.shape[1])
         if progress is not None:
             progress(1)

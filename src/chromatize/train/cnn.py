@@ -15,14 +15,14 @@ a distributed run (:mod:`chromatize.train.distributed`) can draw just its
 share of the batch: the union of the shares is the one-process batch.
 
 The run itself (settings, set-up, checkpoints, resume) is in
-:mod:`chromatize.train.cnn_run`.
+:mod:`chromatize.train.cnn_run`; :class:`CNNLoop` supplies its step,
+validation and saving to the training skeleton
+(:mod:`chromatize.train.run_loop`), which runs it.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -30,21 +30,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data import random_crops, simulate_hints
+from ..data import random_crops
+from ..hints import simulate_hints
 from ..models.cnn import OUT_STRIDE
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
 from ..models.cnn.losses import loss_fn
 from ..color import AB_NORM, normalise_L
-from .cnn_run import Run, RunState, TrainConfig, save_checkpoint, setup_run, torch_threads
+from .cnn_run import Run, TrainConfig, save_checkpoint, setup_run, torch_threads
+from .run_loop import TrainingLoop, Validation, lr_scale, run_loop
 from .tune import RENDER_SIZE, ValidationSet, tune_decoding, validate
 
-__all__ = ["draw_batch", "train_step", "validate_run", "finish_run", "train_cnn"]
-
-
-def progress_fraction(run: Run) -> float:
-    """How far the schedule is: the larger of steps done / planned and time used / budget."""
-    budget = run.config.time_budget_min * 60.0
-    return max(run.state.step / run.total, run.state.elapsed_s / budget if budget else 0.0)
+__all__ = ["draw_batch", "train_step", "CNNLoop", "finish_best", "train_cnn"]
 
 
 def draw_batch(run: Run, step: int, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -78,12 +74,12 @@ def draw_batch(run: Run, step: int, positions: Sequence[int]) -> tuple[np.ndarra
     return np.concatenate(xs), np.concatenate(abs_)
 
 
-def train_step(run: Run) -> tuple[float, float]:
-    """One optimiser step on the next batch (this process's share of it); returns (loss, learning rate)."""
+def train_step(run: Run, frac: float) -> tuple[float, float]:
+    """One optimiser step on batch ``run.state.step`` (this process's share of it), ``frac`` of the way
+    through the schedule; returns (loss, learning rate)."""
     cfg, step = run.config, run.state.step
     x, ab = draw_batch(run, step, run.positions)  # (b, 1 or 4, c, c), (b, 2, c/4, c/4)
-    frac = progress_fraction(run)
-    scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+    scale = lr_scale(step, frac, cfg.warmup_steps)
     for g in run.opt.param_groups:
         g["lr"] = g["base_lr"] * scale
     net = run.model if run.ddp is None else run.ddp  # DDP averages the gradients over the processes
@@ -93,25 +89,50 @@ def train_step(run: Run) -> tuple[float, float]:
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
     run.opt.step()
-    run.state.step = step + 1
     return loss.item(), cfg.lr * scale
 
 
-def validate_run(run: Run) -> dict:
-    """Score the current network on the quick validation photos and keep it in ``out/best`` if it is the best."""
-    run.model.eval()
-    metrics = validate(TorchCNN(run.model, run.folder, run.device), run.val.head(run.config.val_quick))
-    run.model.train()
-    st = run.state
-    line = {"step": st.step, "epoch": st.epoch, "elapsed_s": round(st.elapsed_s, 1), **metrics}
-    run.out.mkdir(parents=True, exist_ok=True)
-    with open(run.out / "log.jsonl", "a") as f:
-        f.write(json.dumps(line) + "\n")
-    score = metrics.get("score", 0.0)
-    if score > st.best_score or not (run.out / "best" / "config.json").is_file():
-        st.best_score = score
-        save_checkpoint(run, run.out / "best")
-    return metrics
+class CNNLoop(TrainingLoop):
+    """A CNN run in the training skeleton (:func:`chromatize.train.run_loop.run_loop`).
+
+    Validation after each epoch on the quick validation photos, a checkpoint
+    every ``checkpoint_every`` steps and on Ctrl-C; at the end ``out/best`` is
+    tuned and exported (:func:`finish_best`).
+    """
+
+    def __init__(self, run: Run):
+        super().__init__(run.out, run.state, run.total, run.config.time_budget_min, run.steps_per_epoch,
+                         run.config.checkpoint_every)
+        self.run = run
+
+    def step(self, frac: float) -> tuple[float, dict]:
+        loss, lr = train_step(self.run, frac)
+        return loss, {"lr": lr}
+
+    def validate(self, loss: float | None) -> Validation:
+        run, st = self.run, self.run.state
+        run.model.eval()
+        metrics = validate(TorchCNN(run.model, run.folder, run.device), run.val.head(run.config.val_quick))
+        run.model.train()
+        st.epoch = st.step // run.steps_per_epoch  # a last, partial epoch counts with the one before
+        line = {"step": st.step, "epoch": st.epoch, "elapsed_s": round(st.elapsed_s, 1), **metrics}
+        return Validation(line, metrics.get("score", 0.0), {"val": metrics, "epoch": st.epoch, "step": st.step})
+
+    def save_best(self, validation: Validation) -> None:
+        save_checkpoint(self.run, self.out / "best")
+
+    def checkpoint(self) -> None:
+        save_checkpoint(self.run)
+
+    def finish(self) -> dict:
+        """Save the run, then tune and export ``out/best``; returns what :func:`train_cnn` returns."""
+        run, st = self.run, self.run.state
+        save_checkpoint(run)
+        if not self.has_best():
+            save_checkpoint(run, run.out / "best")
+        best = finish_best(run.out / "best", run.val, run.device, run.config.tune_render_sizes)
+        return {"step": st.step, "elapsed_s": st.elapsed_s, "best": best, "best_dir": str(run.out / "best"),
+                "interrupted": False}
 
 
 def finish_best(folder: Path, val: ValidationSet, device: torch.device, render_sizes=(RENDER_SIZE,)) -> dict:
@@ -175,51 +196,4 @@ def train_cnn(
     """
     run = setup_run(data, out, config, resume=resume, overwrite=overwrite)
     with torch_threads(run.config.threads):
-        return _loop(run, progress)
-
-
-def _loop(run: Run, progress: Callable[[dict], None] | None) -> dict:
-    st = run.state
-    t0 = time.time() - st.elapsed_s
-    running = None
-    try:
-        while progress_fraction(run) < 1.0:
-            loss, lr = train_step(run)
-            st.elapsed_s = time.time() - t0
-            running = loss if running is None else 0.98 * running + 0.02 * loss
-            if progress is not None:
-                progress({"step": st.step, "total": run.total, "loss": running, "lr": lr})
-            if st.step % run.steps_per_epoch == 0:
-                st.epoch = st.step // run.steps_per_epoch
-                _report(validate_run(run), st, progress)
-            if st.step % run.config.checkpoint_every == 0:
-                save_checkpoint(run)
-    except KeyboardInterrupt:
-        st.elapsed_s = time.time() - t0
-        save_checkpoint(run)
-        raise
-    return finish_run(run, progress)
-
-
-def finish_run(run: Run, progress: Callable[[dict], None] | None = None) -> dict:
-    """After the last step: validate a last partial epoch, save, tune and export ``out/best``.
-
-    Returns
-    -------
-    dict
-        As :func:`train_cnn` returns.
-    """
-    st = run.state
-    if st.step % run.steps_per_epoch:  # a last, partial epoch
-        _report(validate_run(run), st, progress)
-    save_checkpoint(run)
-    if not (run.out / "best" / "config.json").is_file():
-        save_checkpoint(run, run.out / "best")
-    best = finish_best(run.out / "best", run.val, run.device, run.config.tune_render_sizes)
-    return {"step": st.step, "elapsed_s": st.elapsed_s, "best": best, "best_dir": str(run.out / "best"),
-            "interrupted": False}
-
-
-def _report(metrics: dict, st: RunState, progress) -> None:
-    if progress is not None:
-        progress({"val": metrics, "epoch": st.epoch, "step": st.step})
+        return run_loop(CNNLoop(run), progress)

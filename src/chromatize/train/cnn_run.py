@@ -1,4 +1,4 @@
-"""A CNN training run: its settings (:class:`TrainConfig`), its state, its set-up and its checkpoints.
+"""A CNN training run: its state, its set-up and its checkpoints (its settings: :class:`~chromatize.train.config.TrainConfig`).
 
 :func:`setup_run` reads the photos, splits them and builds (or loads, to
 resume or fine-tune) the network and optimiser; :func:`save_checkpoint` saves
@@ -13,86 +13,31 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
-from ..data import load_photos, mean_chroma, split_validation
-from ..io import atomic_output, list_images
+from ..data import load_split, mean_chroma
+from ..io import atomic_output
 from ..models import bundled_model_dir
 from ..models.cnn import CNNFolderConfig, Decoding, folder_config
 from ..models.cnn.small_net import CNNConfig, ColorNet
 from ..models.cnn.torch_io import load_torch, save_model
 from .bins import color_stats, rebalance_weights
+from .config import TrainConfig
+from .run_loop import LoopState
 from .tune import RENDER_SIZE, ValidationSet
 
-__all__ = ["TrainConfig", "RunState", "Run", "setup_run", "save_checkpoint"]
+__all__ = ["RunState", "Run", "setup_run", "save_checkpoint"]
 
 
 @dataclass
-class TrainConfig:
-    """Settings of a training run; saved in ``config.json`` under ``train``."""
-
-    arch: str = "colornet"  #: "colornet" (from scratch) or "effnet" (pretrained EfficientNet-Lite0 encoder)
-    loss: str = "classify"  #: "classify" (bins + regression head), or "l2" / "l1" (regression only)
-    reg_loss: str = "l2"  #: loss of the regression head next to the bins: "l2" or "l1"
-    epochs: int = 20  #: passes over the training photos (one crop each)
-    steps: int = 0  #: total steps; 0 = derived from ``epochs``
-    batch_size: int = 32
-    crop: int = 128  #: training crop side (multiple of 16)
-    long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
-    lr: float = 2e-3  #: peak learning rate (AdamW, warm-up then cosine decay)
-    lr_encoder: float = 0.0  #: peak learning rate of a pretrained encoder (0 = ``lr``)
-    pretrained: bool = True  #: start a pretrained encoder from its ImageNet weights (effnet)
-    weight_decay: float = 1e-4
-    warmup_steps: int = 150
-    reg_weight: float = 1.0  #: weight of the regression head next to the cross entropy
-    rebalance: float = 0.5  #: lambda of Zhang's class rebalancing (1 = none)
-    seed: int = 0
-    val_split: int = 200  #: photos held out for validation and decoding tuning
-    val_quick: int = 100  #: of these, photos scored after each epoch (all are used for the final tuning)
-    checkpoint_every: int = 200  #: steps between checkpoints
-    time_budget_min: float = 0.0  #: stop (and finish the schedule) after this many minutes; 0 = no limit
-    device: str = "auto"  #: "cpu", "cuda" or "auto"
-    threads: int = 2  #: torch CPU threads
-    widths: tuple = ()  #: the network's channel widths; () = the architecture's default
-    tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
-    hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
-    min_chroma: float = 0.0  #: drop training photos (not validation ones) whose mean a*b* chroma is below this
-    init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
-
-    def __post_init__(self):
-        self.widths = tuple(int(w) for w in self.widths)
-        self.tune_render_sizes = tuple(int(s) for s in self.tune_render_sizes)
-        if self.arch not in ("colornet", "effnet"):
-            raise ValueError(f"arch must be 'colornet' or 'effnet', got {self.arch!r}")
-        if self.loss not in ("classify", "l2", "l1") or self.reg_loss not in ("l2", "l1"):
-            raise ValueError(f"loss must be classify, l2 or l1 and reg_loss l2 or l1, got {self.loss!r}, {self.reg_loss!r}")
-
-    @property
-    def regression_loss(self) -> str:
-        """The loss of the regression head."""
-        return self.reg_loss if self.loss == "classify" else self.loss
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a saved dict; unknown keys are an error."""
-        extra = set(d) - {f.name for f in fields(cls)}
-        if extra:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(extra))}")
-        return cls(**d)
-
-
-@dataclass
-class RunState:
+class RunState(LoopState):
     """Where a run is; saved with every checkpoint so that ``resume`` continues from it."""
 
-    step: int = 0
-    elapsed_s: float = 0.0  #: training time so far (resumed runs add to it)
-    best_score: float = -1e9  #: selection score of ``out/best``
     epoch: int = 0
     #: class-rebalancing weights the run started with; a resumed run reuses them
     #: (recounting the photos by nearest bin would give other weights, and other steps)
@@ -173,28 +118,49 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         If there is no run to resume, too few photos, or bad settings.
     """
     out = Path(out)
-    state = RunState()
+    config, state = _run_settings(out, config, resume, overwrite)
+    train, val_photos = load_split(data, config.long_side, config.val_split, config.seed)
+    # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
+    train = [p for p in train if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
+    device = _device(config.device)
+    start = out if resume else (_init_dir(config.init) if config.init else None)
+    model, mean_ab, centers, counts = _start_model(config, train, start)
+    model.to(device).train()
+    class_w = _class_weights(centers, counts, config, state, device)
+    opt = torch.optim.AdamW(_param_groups(model, config))
+    if resume and (out / "optimizer.safetensors").is_file():
+        _load_optimizer(opt, out / "optimizer.safetensors")
+    decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
+    folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
+                           arch=model.arch)
+    steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
+    return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train,
+               val=ValidationSet(val_photos), device=device, centers=torch.from_numpy(centers).to(device),
+               class_w=class_w, steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+
+
+def _run_settings(out: Path, config: TrainConfig | None, resume: bool, overwrite: bool) -> tuple[TrainConfig, RunState]:
+    """The settings and the state a run starts with: a saved run's (``resume``), else ``config``'s and step 0."""
     saved = _saved_run(out)
     if resume:
         if saved is None:
             raise ValueError(f"{out}: no training run to resume")
-        config = TrainConfig.from_dict(saved["train"])
-        state = RunState(**saved["state"])
-    elif (out / "config.json").exists() and not overwrite:
+        return TrainConfig.from_dict(saved["train"]), RunState(**saved["state"])
+    if (out / "config.json").exists() and not overwrite:
         raise FileExistsError(f"{out}: holds a run already (use --resume to continue it or --overwrite)")
-    config = config or TrainConfig()
+    return config or TrainConfig(), RunState()
 
-    photos = load_photos(list_images(data, recursive=True), config.long_side)
-    if len(photos) < 2:
-        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
-    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
-    val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
-    # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
-    train = [photos[i] for i in train_idx if not config.min_chroma or mean_chroma(photos[i]) >= config.min_chroma]
-    val = ValidationSet([photos[i] for i in val_idx])
 
-    device = _device(config.device)
-    start = out if resume else (_init_dir(config.init) if config.init else None)
+def _start_model(config: TrainConfig, train: list[np.ndarray],
+                 start: Path | None) -> tuple[torch.nn.Module, np.ndarray, np.ndarray, np.ndarray]:
+    """The network a run starts from (loaded from ``start``, or new and seeded) and the photos' colour statistics.
+
+    Returns
+    -------
+    model, mean_ab, centers, counts
+        ``centers`` (Q, 2) is empty for a regression network; ``counts`` are
+        the training pixels nearest each bin.
+    """
     if start is not None:
         model, start_cfg = load_torch(start)
         mean_ab, centers, counts = color_stats(train, start_cfg.centers)
@@ -215,23 +181,19 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         model = widen_input(model, 3)
     if config.crop % model.stride:
         raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
-    model.to(device).train()
-    class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device) if len(centers) else None
-    if class_w is not None and len(state.class_weights) == len(class_w):
-        class_w = torch.tensor(state.class_weights, dtype=torch.float32, device=device)
-    elif class_w is not None:
-        state.class_weights = class_w.tolist()
+    return model, mean_ab, centers, counts
 
-    opt = torch.optim.AdamW(_param_groups(model, config))
-    if resume and (out / "optimizer.safetensors").is_file():
-        _load_optimizer(opt, out / "optimizer.safetensors")
-    decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
-    folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
-                           arch=model.arch)
-    steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
-    return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train, val=val,
-               device=device, centers=torch.from_numpy(centers).to(device), class_w=class_w,
-               steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+
+def _class_weights(centers: np.ndarray, counts: np.ndarray, config: TrainConfig, state: RunState,
+                   device: torch.device) -> torch.Tensor | None:
+    """Zhang's rebalancing weights of the bins (None without bins); a resumed run's saved ones, else recorded in ``state``."""
+    if not len(centers):
+        return None
+    class_w = torch.from_numpy(rebalance_weights(centers, counts, config.rebalance)).to(device)
+    if len(state.class_weights) == len(class_w):
+        return torch.tensor(state.class_weights, dtype=torch.float32, device=device)
+    state.class_weights = class_w.tolist()
+    return class_w
 
 
 def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,10 +48,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .cnn import finish_run, progress_fraction, train_step, validate_run
-from .cnn_run import TrainConfig, save_checkpoint, setup_run, torch_threads
+from .cnn import CNNLoop
+from .cnn_run import Run, TrainConfig, setup_run, torch_threads
+from .run_loop import run_loop
 
-__all__ = ["DistEnv", "dist_env", "GlobalBatchNorm2d", "sync_batch_norm", "train_cnn_distributed"]
+__all__ = ["DistEnv", "dist_env", "GlobalBatchNorm2d", "sync_batch_norm", "DistributedLoop", "train_cnn_distributed"]
 
 #: How long a process waits in a collective (rank 0 validating, a slow peer) before giving up.
 TIMEOUT = timedelta(minutes=30)
@@ -273,7 +273,7 @@ def train_cnn_distributed(
             run.model, device_ids=[torch.cuda.current_device()] if backend == "nccl" else None,
             forward_sync_buffers=False)
         with torch_threads(run.config.threads):
-            return _loop(run, progress if env.lead else None)
+            return run_loop(DistributedLoop(run), progress if env.lead else None)
     finally:
         # Free DDP's reducer first, so that the process group is destroyed by destroy_process_group,
         # which releases the GIL, and not by the reducer's deallocation, which holds it while the
@@ -283,28 +283,39 @@ def train_cnn_distributed(
         dist.destroy_process_group()
 
 
-def _loop(run, progress: Callable[[dict], None] | None) -> dict:
-    st, lead = run.state, run.rank == 0
-    t0 = time.time() - st.elapsed_s
-    running = None
-    with _stop_on_signals() as stop:
-        while progress_fraction(run) < 1.0:
-            loss, lr = train_step(run)
-            st.elapsed_s, stopping, loss = _agree(run, time.time() - t0, stop.requested, loss)
-            running = loss if running is None else 0.98 * running + 0.02 * loss
-            if progress is not None:
-                progress({"step": st.step, "total": run.total, "loss": running, "lr": lr})
-            if st.step % run.steps_per_epoch == 0:
-                st.epoch = st.step // run.steps_per_epoch
-                if lead:
-                    metrics = validate_run(run)
-                    if progress is not None:
-                        progress({"val": metrics, "epoch": st.epoch, "step": st.step})
-            if lead and (stopping or st.step % run.config.checkpoint_every == 0):
-                save_checkpoint(run)  # between steps, signals held: never a torn checkpoint
-            if stopping:
-                raise KeyboardInterrupt
-    if lead:
-        return finish_run(run, progress)
-    return {"step": st.step, "elapsed_s": st.elapsed_s, "best": {}, "best_dir": str(run.out / "best"),
-            "interrupted": False}
+class DistributedLoop(CNNLoop):
+    """A :class:`~chromatize.train.cnn.CNNLoop` on one process of a torchrun job.
+
+    After each step the processes agree on the elapsed time, the mean loss and
+    whether to stop (:meth:`sync`); only rank 0 validates and checkpoints; a
+    stop asked for by a signal is a checkpoint of that step (rank 0), then
+    ``KeyboardInterrupt`` everywhere. A second Ctrl-C interrupts at once,
+    without a checkpoint.
+    """
+
+    def __init__(self, run: Run):
+        super().__init__(run)
+        self.lead, self.stop = run.rank == 0, _StopRequest()
+
+    @contextmanager
+    def stepping(self) -> Iterator[None]:
+        """Signals ask for a stop at the end of the step, while the steps run."""
+        with _stop_on_signals() as self.stop:
+            yield
+
+    def sync(self, elapsed_s: float, loss: float) -> tuple[float, bool, float]:
+        return _agree(self.run, elapsed_s, self.stop.requested, loss)
+
+    def checkpoint(self) -> None:
+        if self.lead:
+            super().checkpoint()
+
+    def interrupted(self, elapsed_s: float) -> None:
+        """Nothing: a stop was checkpointed at its step; a second Ctrl-C leaves the last checkpoint as it is."""
+
+    def finish(self) -> dict:
+        if self.lead:
+            return super().finish()
+        st = self.state
+        return {"step": st.step, "elapsed_s": st.elapsed_s, "best": {}, "best_dir": str(self.out / "best"),
+                "interrupted": False}

@@ -2,7 +2,7 @@
 
 ``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
 photos, holds out the same validation split as ``chromatize train cnn`` with
-the same seed and data (:func:`chromatize.data.split_validation`), and trains
+the same seed and data (:func:`chromatize.data.load_split`), and trains
 only the head: the automatic network runs without gradients, so a step costs
 about a third of a step of the network itself and the result with no hints is
 exactly the automatic one.
@@ -28,8 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -37,10 +36,10 @@ import numpy as np
 import torch
 
 from ..color import AB_NORM, normalise_L, rgb_to_lab
-from ..data import load_photos, random_crops, simulate_hints, split_validation
-from ..hints import sweep_hints, sweep_points
+from ..data import load_split, random_crops
+from ..hints import simulate_hints, sweep_hints, sweep_points
 from ..infer import colorize_photo
-from ..io import Photo, list_images
+from ..io import Photo
 from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
@@ -50,9 +49,11 @@ from ..models.cnn.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, Keys, Rea
                                     hint_keys)
 from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
+from .config import HintTrainConfig
+from .run_loop import LoopState, TrainingLoop, Validation, lr_scale, run_loop
 from ..guidance import Guidance
 
-__all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
+__all__ = ["train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
            "REFINE_REACHES"]
 
 #: Point counts scored on the validation photos.
@@ -61,34 +62,6 @@ VAL_COUNTS = (1, 10, 100)
 #: scored a little higher on the validation split (+0.08 dB at 1 and 100 points at 4,096), but what
 #: the attention leaves at a hint that contradicts the photo then tints all of it (docs/models/cnn.md).
 REFINE_REACHES = (None, 4.0, 8.0, 16.0, 32.0)
-
-
-@dataclass
-class HintTrainConfig:
-    """Settings of a hint-head run; saved in ``out/best/config.json`` under ``train_hints``."""
-
-    base: str = "default"  #: the automatic model: "default" (the bundled cnn) or a CNN model folder
-    steps: int = 3000
-    batch_size: int = 16
-    crop: int = 160  #: training crop side (multiple of 32)
-    long_side: int = 256  #: photos are resized so their longer side is this (as at inference)
-    lr: float = 3e-3  #: peak learning rate (Adam, warm-up then cosine decay)
-    warmup_steps: int = 100
-    queries: int = 1024  #: pixels per crop where the loss is taken
-    max_points: int = 128  #: largest count of the log-uniform half of the hint draw
-    seed: int = 0
-    val_split: int = 200  #: held-out photos (as ``chromatize train cnn``)
-    val_quick: int = 60  #: of these, photos scored at each validation
-    val_every: int = 300
-    val_patch: int = 3  #: hint square side on the 256-px validation photos (5 px at the sweep's 512)
-    time_budget_min: float = 0.0  #: stop after this many minutes; 0 = no limit
-    threads: int = 2
-    head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
-    init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
-    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.cnn.hint_head.bin_prior`), in training
-    #: and in the saved model; 0: none. The shipped head's setting.
-    prior_gamma: float = 0.1
-    prior_sigma: float = 10.0  #: its width, a*b* units
 
 
 def _base_dir(base: str) -> Path:
@@ -140,7 +113,7 @@ class _Trainer:
         if self.prior and self.auto.centers is None:
             raise ValueError("the hints' prior on the colour bins (prior_gamma) needs a base CNN with bins")
 
-    def step(self, step: int, frac: float) -> float:
+    def train_step(self, step: int, frac: float) -> float:
         """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
         cfg = self.config
         L, ab_true, hints = draw_hint_batch(self.photos, cfg, step)
@@ -172,7 +145,7 @@ class _Trainer:
         true_q = np.stack([t.reshape(2, -1)[:, qi].T for t, qi in zip(ab_true, q)]) / AB_NORM
         mask_q = np.stack([m.reshape(-1)[qi] for m, qi in zip(hints[:, 2], q)]) > 0  # (B, n)
 
-        scale = min(1.0, (step + 1) / cfg.warmup_steps) * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+        scale = lr_scale(step, frac, cfg.warmup_steps)
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * scale
         emb, beta = self.head(feats, x)
@@ -257,6 +230,44 @@ def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
             shutil.copyfile(base_dir / name, folder / name)
 
 
+class _HintLoop(TrainingLoop):
+    """The hint head's run in the training skeleton: validation by the sweep's protocol, no checkpoints."""
+
+    def __init__(self, trainer: _Trainer, out: Path, val: list[np.ndarray], base_dir: Path):
+        cfg = trainer.config
+        super().__init__(out, LoopState(best_score=-np.inf), cfg.steps, cfg.time_budget_min,
+                         cfg.val_every if val else 0)
+        self.trainer, self.val, self.base_dir = trainer, val, base_dir
+        self.record = {"train_hints": asdict(cfg)}
+        self.best: dict = {}
+
+    def step(self, frac: float) -> tuple[float, dict]:
+        self.trainer.head.train()
+        return self.trainer.train_step(self.state.step, frac), {}
+
+    def validate(self, loss: float | None) -> Validation:
+        head = self.trainer.head
+        scores = sweep_score(self.trainer.colorizer(), self.val, patch=self.trainer.config.val_patch)
+        line = {"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), "loss": loss, **scores,
+                "sigmas": [round(float(s), 2) for s in head.sigmas],
+                "edge_weights": [[round(float(v), 3) for v in row] for row in head.edge_weights]}
+        score = float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))
+        return Validation(line, score, {"val": line, "step": self.state.step})
+
+    def save_best(self, validation: Validation) -> None:
+        self.best = validation.line
+        _save(self.trainer, self.out / "best", self.base_dir, {**self.record, "val_hints": validation.line})
+
+    def finish(self) -> dict:
+        """Save the head (no validation photos) or choose its refining reach; returns the run's summary."""
+        if not self.val:
+            _save(self.trainer, self.out / "best", self.base_dir, self.record)
+        else:
+            tune_refine(self.out / "best", self.val, patch=self.trainer.config.val_patch)
+        return {"step": self.state.step, "elapsed_s": self.state.elapsed_s, "best": self.best,
+                "best_dir": str(self.out / "best")}
+
+
 def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, config: HintTrainConfig | None = None,
                     *, overwrite: bool = False, progress: Callable[[dict], None] | None = None) -> dict:
     """Train a hint head on a frozen automatic CNN (module docstring); returns the best validation scores.
@@ -281,42 +292,9 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         p.requires_grad_(False)
     folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
                      hint_head=None)
-    photos = load_photos(list_images(data, recursive=True), config.long_side)
-    if len(photos) < 2:
-        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
-    n_val = min(config.val_split, len(photos) // 5) if config.val_split else 0
-    val_idx, train_idx = split_validation(len(photos), n_val, config.seed)
-    val = [photos[i] for i in val_idx][: config.val_quick or None]
-    trainer = _Trainer(config, base, folder, [photos[i] for i in train_idx])
+    train, val = load_split(data, config.long_side, config.val_split, config.seed)
+    trainer = _Trainer(config, base, folder, train)
     out.mkdir(parents=True, exist_ok=True)
     (out / "log.jsonl").write_text("")
-    record = {"train_hints": asdict(config)}
-    best, best_score, t0, running = {}, -np.inf, time.time(), None
     with torch_threads(config.threads):
-        step, budget = 0, 60.0 * config.time_budget_min
-        while (frac := max(step / config.steps, (time.time() - t0) / budget if budget else 0.0)) < 1.0:
-            trainer.head.train()
-            loss = trainer.step(step, frac)
-            step += 1
-            running = loss if running is None else 0.98 * running + 0.02 * loss
-            if progress is not None:
-                progress({"step": step, "total": config.steps, "loss": running})
-            last = step == config.steps or (budget and time.time() - t0 > budget)
-            if val and (step % config.val_every == 0 or last):
-                scores = sweep_score(trainer.colorizer(), val, patch=config.val_patch)
-                score = float(np.mean([scores[f"psnr_{n}"] for n in VAL_COUNTS]))
-                line = {"step": step, "elapsed_s": round(time.time() - t0, 1), "loss": running, **scores,
-                        "sigmas": [round(float(s), 2) for s in trainer.head.sigmas],
-                        "edge_weights": [[round(float(v), 3) for v in row] for row in trainer.head.edge_weights]}
-                with open(out / "log.jsonl", "a") as f:
-                    f.write(json.dumps(line) + "\n")
-                if progress is not None:
-                    progress({"val": line, "step": step})
-                if score > best_score:
-                    best_score, best = score, line
-                    _save(trainer, out / "best", base_dir, {**record, "val_hints": line})
-        if not val:
-            _save(trainer, out / "best", base_dir, record)
-        else:
-            tune_refine(out / "best", val, patch=config.val_patch)
-    return {"step": step, "elapsed_s": time.time() - t0, "best": best, "best_dir": str(out / "best")}
+        return run_loop(_HintLoop(trainer, out, val[: config.val_quick or None], base_dir), progress)
