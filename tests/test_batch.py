@@ -124,3 +124,54 @@ def test_saturation_is_relative_to_the_model_as_shipped(photo, tmp_path):
     Image.fromarray(photo).save(tmp_path / "p.png")
     colorize_files([tmp_path / "p.png"], tmp_path / "o", model, saturation=2)
     assert np.array_equal(read_image(tmp_path / "o" / "p.png").rgb, chromatize.colorize(photo, model, saturation=2))
+
+
+# No file the run did not write itself is replaced or taken as done (issue 22), whatever the flags.
+
+def test_an_original_under_the_output_folder_is_never_replaced_nor_counted_done(tmp_path, rng):
+    """``colorize photos -o photos/2020 -r``: photos/a.png's output is photos/2020/a.png, a user's original."""
+    put(tmp_path / "photos" / "a.png", rng)
+    mine = put(tmp_path / "photos" / "2020" / "a.png", rng)
+    before = mine.read_bytes()
+    for overwrite in (False, True):
+        result = colorize_files([tmp_path / "photos"], tmp_path / "photos" / "2020", "gray", recursive=True,
+                                overwrite=overwrite)
+        assert result.written == [] and result.skipped == [] and len(result.failed) == 1
+        assert "chromatize did not write" in result.failed[0][1] and str(mine) in result.failed[0][1]
+    assert mine.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".bmp", ".tif", ".webp"])
+def test_a_sibling_original_is_never_replaced_by_a_format_change(tmp_path, rng, suffix):
+    """``colorize in/p2.gif -o in --format jpg --overwrite`` beside the user's own in/p2.jpg."""
+    src = put(tmp_path / "in" / "p2.gif", rng)
+    mine = put(tmp_path / "in" / f"p2{suffix}", rng)
+    before = mine.read_bytes()
+    result = colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True)
+    assert result.written == [] and "chromatize did not write" in result.failed[0][1]
+    assert mine.read_bytes() == before
+    mine.unlink()  # once the name is free, the output is written, marked, and a rerun counts it as done
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).written == [mine]
+    assert chromatize.io.written_by_chromatize(mine)
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).skipped == [src]
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True).written == [mine]
+
+
+def test_a_users_own_compare_file_is_never_replaced(tmp_path, rng):
+    """``colorize in/p0.png -o in --compare --format jpg --overwrite`` with the user's in/p0_compare.png."""
+    src = put(tmp_path / "in" / "p0.png", rng)
+    mine = put(tmp_path / "in" / "p0_compare.png", rng)
+    before = mine.read_bytes()
+    result = colorize_files([src], tmp_path / "in", "gray", compare=True, suffix=".jpg", overwrite=True)
+    assert result.written == [] and str(mine) in result.failed[0][1]
+    assert mine.read_bytes() == before and not (tmp_path / "in" / "p0.jpg").exists()  # nothing half-done
+
+
+def test_outputs_of_an_older_chromatize_or_other_tools_are_not_taken_as_done(tmp_path, rng):
+    src = put(tmp_path / "in" / "a.png", rng)
+    first = colorize_files([src], tmp_path / "out", "gray")
+    assert chromatize.io.written_by_chromatize(first.written[0])
+    Image.open(first.written[0]).save(first.written[0])  # re-saved by another program: the mark is gone
+    result = colorize_files([src], tmp_path / "out", "gray")
+    assert result.skipped == [] and "did not write" in result.failed[0][1]
+    assert not chromatize.io.written_by_chromatize(tmp_path / "missing.png")

@@ -3,7 +3,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from chromatize.cli import main
-from chromatize.io import read_image
+from chromatize.io import read_image, write_image
 
 
 def all_commands(group, prefix=()):
@@ -34,13 +34,25 @@ def test_colorize_batch_goes_past_a_corrupt_file(image_dir, tmp_path):
 def test_colorize_skips_existing_outputs_unless_asked(image_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
+    write_image(out / "img0.png", np.zeros((4, 4, 3), np.uint8))  # an output of an earlier run
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out)])
     assert res.exit_code == 0 and "1 already done, skipped" in res.output
     assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)  # untouched
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out), "--overwrite"])
     assert res.exit_code == 0
     assert read_image(out / "img0.png").rgb.shape != (4, 4, 3)
+
+
+def test_colorize_never_replaces_nor_skips_a_users_file(image_dir, tmp_path):
+    """An output name taken by a file chromatize did not write: one line, exit 1, the file untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
+    for flags in ([], ["--overwrite"]):
+        res = CliRunner().invoke(main, ["colorize", str(image_dir), "-m", "gray", "-o", str(out), *flags])
+        assert res.exit_code == 1 and "already done" not in res.output and "Traceback" not in res.output
+        assert "chromatize did not write" in res.output and "colorized 2 image(s)" in res.output
+        assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)
 
 
 def test_colorize_compare_and_format(image_dir, tmp_path):

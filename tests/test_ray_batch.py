@@ -85,6 +85,16 @@ def test_overwrite_redoes_every_file(local_ray, archive, local, tmp_path):
     assert sorted(p.name for p in result.written) == ["a.png", "b.jpg"] and not result.skipped
 
 
+def test_a_users_file_is_neither_skipped_nor_replaced(local_ray, archive, local, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(local[0], out)
+    (out / "a.png").write_bytes((archive / "a.png").read_bytes())  # the user's own a.png, not an output
+    for overwrite in (False, True):
+        result = colorize_files_ray([archive / "a.png"], out, overwrite=overwrite, workers=1)
+        assert not result.skipped and not result.written and "chromatize did not write" in result.failed[0][1]
+        assert (out / "a.png").read_bytes() == (archive / "a.png").read_bytes()
+
+
 def test_without_ray_the_cli_says_what_to_install(archive, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if it were not installed
     res = CliRunner().invoke(main, ["colorize", str(archive / "a.png"), "-o", str(tmp_path), "--ray"])

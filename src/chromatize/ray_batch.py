@@ -8,9 +8,10 @@ calling its public per-file functions:
 1. On the driver, :func:`chromatize.batch.start_batch`: the settings and the
    model are checked, every output is named (:func:`~chromatize.batch.plan_outputs`:
    layout kept, clashes renamed, never over an input), temp files of killed
-   runs are removed. Jobs whose outputs all exist are skipped here, unless
-   ``overwrite``: a rerun after a killed job reads only what is missing (on
-   an object store, from one listing of the output folder, not a request per file).
+   runs are removed. Jobs whose outputs all exist (and carry chromatize's
+   mark) are skipped here, unless ``overwrite``: a rerun after a killed job
+   colorizes only what is missing (on an object store, found from one listing
+   of the output folder, then each existing output read once for its mark).
 2. A Ray Dataset of the remaining jobs (``from_items``, in blocks of a few),
    each file read as bytes in a ``map`` stage, then decoded, colorized and
    written in ``map_batches`` by a fixed pool of actors (a callable class)
@@ -51,7 +52,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .batch import BatchResult, FileOutcome, Job, colorize_one, start_batch
-from .io import DEFAULT_MAX_PIXELS, UriPath, as_path
+from .io import DEFAULT_MAX_PIXELS, UriPath, as_path, written_by_chromatize
 from .models import Colorizer, load_model
 from .text import one_line
 
@@ -233,7 +234,10 @@ def colorize_files_ray(
         recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
         reference_strength=reference_strength)
     exists = _exists_in(outdir)
-    done = {job.src for job in plan.jobs if not overwrite and all(exists(p) for p in job.outputs)}
+    # Done: every output there and written by chromatize; a job with someone else's file in the way goes on to
+    # colorize_one, which refuses it with the local batch's line.
+    done = {job.src for job in plan.jobs if not overwrite and all(exists(p) for p in job.outputs)
+            and all(written_by_chromatize(p) for p in job.outputs)}
     todo = [job for job in plan.jobs if job.src not in done]
     outcomes = {src: FileOutcome(src, skipped=True) for src in done}
     total = len(plan.jobs)

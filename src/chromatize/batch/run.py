@@ -20,7 +20,7 @@ import numpy as np
 from ..color import gray_to_rgb
 from ..infer import check_guidance, check_settings, colorize_photo
 from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, UriPath, as_path, clean_temp_files,
-                  decode_image, read_image, write_image)
+                  decode_image, read_image, write_image, written_by_chromatize)
 from ..models import Colorizer, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
@@ -120,8 +120,11 @@ def colorize_one(
 
     Skip rule: when every output exists and ``overwrite`` is false, nothing is
     read or written (``skipped``); when some exist, only the missing ones are
-    written. Outputs are written atomically (temp file, then rename), and never
-    over ``src`` itself. Safe to call from many processes on different jobs of
+    written. Only files chromatize wrote count as done or are replaced
+    (:func:`chromatize.io.written_by_chromatize`): when an output's name is
+    taken by any other file (a user's photo, an input of this run), the file
+    fails with a line naming it, whatever ``overwrite``. Outputs are written
+    atomically (temp file, then rename), and never over ``src`` itself. Safe to call from many processes on different jobs of
     one :class:`Plan` (a distributed runner).
 
     Parameters
@@ -157,7 +160,13 @@ def colorize_one(
     if any(same_file(p, src) for p in outputs):
         outcome.error = f"{src}: refusing to write over the input file"
         return outcome
-    todo = outputs if overwrite else [p for p in outputs if not p.exists()]
+    there = [p for p in outputs if p.exists()]
+    foreign = next((p for p in there if not written_by_chromatize(p)), None)
+    if foreign is not None:
+        outcome.error = (f"{src}: refusing to replace {foreign}, which chromatize did not write "
+                         "(move it, or choose another output folder)")
+        return outcome
+    todo = outputs if overwrite else [p for p in outputs if p not in there]
     if not todo:
         outcome.skipped = True
         return outcome
