@@ -175,3 +175,41 @@ def test_outputs_of_an_older_chromatize_or_other_tools_are_not_taken_as_done(tmp
     result = colorize_files([src], tmp_path / "out", "gray")
     assert result.skipped == [] and "did not write" in result.failed[0][1]
     assert not chromatize.io.written_by_chromatize(tmp_path / "missing.png")
+
+
+def test_onnx_runtime_failures_fail_each_file_and_the_batch_goes_on(tmp_path, rng):
+    """ONNX Runtime's errors (out of memory; a network that cannot run) are one line per file, not the batch's end."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
+
+    from chromatize.models import ModelRunError
+
+    srcs = [put(tmp_path / "in" / f"p{i}.png", rng, 40, 56) for i in range(2)]
+    model = chromatize.load_model("cnn-small")
+
+    class OutOfMemory:  # what ORT raises under `ulimit -v` at a large working size
+        def run(self, *args):
+            raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory")
+
+    session, model.session = model.session, OutOfMemory()
+    result = colorize_files(srcs, tmp_path / "out", model)
+    assert [p for p, _ in result.failed] == srcs and all("not enough memory" in m for _, m in result.failed)
+    model.session, model.stride = session, 7  # a real ORT failure: sides that are not the network's multiples
+    result = colorize_files(srcs, tmp_path / "out", model)
+    assert [p for p, _ in result.failed] == srcs
+    assert all("ONNX Runtime cannot run it" in m and "\n" not in m for _, m in result.failed)
+    with pytest.raises(ModelRunError, match="model.onnx: ONNX Runtime cannot run it"):
+        chromatize.colorize(make_photo(rng, 40, 56), model)
+
+
+def test_render_size_is_never_more_than_the_photo(tmp_path, rng, monkeypatch):
+    """--render-size 4096 on a small photo took 4 GB and 25 s: it is lowered to the photo's longer side."""
+    from chromatize import infer
+
+    model = chromatize.load_model("cnn-small")
+    seen = []
+    monkeypatch.setattr(model, "predict_ab", lambda L, guide=None: seen.append(L.shape) or np.zeros(L.shape + (2,),
+                                                                                                    np.float32))
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, 4096)
+    assert seen == [(256, 384)]
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, 192)
+    assert seen[-1] == (128, 192)

@@ -138,6 +138,8 @@ def test_bad_uploads_are_one_line_400(client, image, name, data, words):
     ('[{"x": 1, "y": 2}]', ["hint 0", "'ab'"]),
     ('[{"x": 1000, "y": 2, "color": "#ff0000"}]', ["outside the photo"]),
     ('[{"x": 1, "y": 2, "color": "red"}]', ["#rrggbb"]),
+    ("[" * 5_000 + "]" * 5_000, ["hints", "nested too deeply"]),  # was a 500
+    ("[" * 100_000, ["hints", "nested too deeply"]),
 ])
 def test_bad_hints_are_one_line_400(client, image, hints, words):
     assert_error(post(client, image=image, hints=hints, model="cnn"), 400, *words)

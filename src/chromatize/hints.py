@@ -17,7 +17,6 @@ pixel takes the mean a*b* of the hinted input pixels it covers).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -29,7 +28,7 @@ import numpy as np
 
 from .color import rgb_to_lab
 from .io import read_image
-from .text import one_line
+from .text import one_line, parse_json
 
 __all__ = [
     "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
@@ -164,7 +163,7 @@ def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) ->
     """Read a hints JSON file (see :func:`parse_hints`); every error is one line naming the file."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HintError(f"{path}: no such hints file") from None
     except (OSError, ValueError) as exc:

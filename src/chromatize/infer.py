@@ -79,7 +79,8 @@ def predict_ab(model: Colorizer, L: np.ndarray, render_size: int | None = None,
     L : ndarray of float32, shape (H, W)
         Lightness in 0..100 at the photo's size.
     render_size, saturation : optional
-        See :func:`colorize`; ``saturation`` multiplies the prediction.
+        See :func:`colorize`; ``saturation`` multiplies the prediction. A
+        ``render_size`` above the photo's longer side is lowered to it.
     guide : chromatize.hints.Guide, optional
         Hints and scribbles at the photo's size (the model must accept hints).
     reference : chromatize.transfer.ColorStats, optional
@@ -92,6 +93,8 @@ def predict_ab(model: Colorizer, L: np.ndarray, render_size: int | None = None,
     ab : ndarray of float32, shape (h, w, 2) at ``model.work_shape``
     """
     h, w = L.shape
+    if render_size is not None:  # never more than the photo's own pixels: memory grows with its square, quality not
+        render_size = max(8, min(int(render_size), max(h, w)))
     wh, ww = model.work_shape(h, w, render_size)
     small = L if (wh, ww) == (h, w) else cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA)
     small = np.ascontiguousarray(small, dtype=np.float32)
@@ -245,7 +248,10 @@ def colorize(
     reference_strength : float, optional
         0..1, how far to move towards the reference (default 0.25; 1 = its band means).
     render_size : int, optional
-        Working size of the model (see ``Colorizer.work_shape``), 8..4096 px.
+        Working size of the model (see ``Colorizer.work_shape``), 8..4096 px,
+        and never more than the photo's longer side (a larger value is
+        lowered to it: the output has the photo's pixels, and the memory a
+        model needs grows with the square of its working size).
     saturation : float, optional
         Colour gain relative to the model as shipped: 1 (or None) = as
         shipped, < 1 paler, > 1 more vivid. The model is not changed.
@@ -262,6 +268,10 @@ def colorize(
         If a hint or the scribbles are malformed (one line naming the file and the entry).
     chromatize.models.ModelFormatError
         If the model cannot be loaded.
+    chromatize.models.ModelRunError
+        If a loaded network fails to run (one line naming its file, not ONNX Runtime's raw error).
+    MemoryError
+        If the working size needs more memory than this machine gives.
     ValueError, TypeError
         If the array, ``render_size`` or ``saturation`` is not acceptable (the message says what was
         received), or hints or scribbles are given to a model without hint support.

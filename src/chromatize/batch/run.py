@@ -21,7 +21,7 @@ from ..color import gray_to_rgb
 from ..infer import check_guidance, check_settings, colorize_photo
 from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, UriPath, as_path, clean_temp_files,
                   decode_image, read_image, write_image, written_by_chromatize)
-from ..models import Colorizer, load_model
+from ..models import Colorizer, ModelRunError, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
 
@@ -198,7 +198,7 @@ def colorize_one(
         outcome.skipped = not outcome.written
     except MemoryError:
         outcome.error = f"{src}: not enough memory to colorize it (try a smaller --render-size)"
-    except (OSError, ValueError, cv2.error) as exc:
+    except (OSError, ValueError, cv2.error, ModelRunError) as exc:
         outcome.error = f"{src}: {one_line(exc)}"
     return outcome
 

@@ -13,11 +13,11 @@ import sys
 import click
 
 from ..io import ImageReadError, is_uri
-from ..models import ModelFormatError
+from ..models import ModelFormatError, ModelRunError
 from ..text import one_line
 
 #: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
-USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
+USER_ERRORS = (ImageReadError, ModelFormatError, ModelRunError, OSError, ValueError)
 #: Optional dependencies, and the extra that installs each.
 EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale", "pyarrow": "scale"}
 

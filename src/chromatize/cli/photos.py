@@ -16,7 +16,8 @@ from .base import PathOrURI, StageBars, exit_on_failures, listen_error, main, mo
 @click.option("-o", "--out", "outdir", required=True, type=PathOrURI(file_okay=False, path_type=Path),
               help="Output folder, or a URI: s3://bucket/out, gs://bucket/out (through pyarrow).")
 @click.option("--render-size", type=click.IntRange(8, 4096), default=None,
-              help="Working size of the model (CNN: longer side, default 256; choosing it: docs/FINETUNING.md).")
+              help="Working size of the model (CNN: longer side, default 256; choosing it: docs/FINETUNING.md). "
+                   "Never more than each photo's longer side (a larger value is lowered to it).")
 @click.option("--overwrite", is_flag=True,
               help="Redo files whose outputs exist and replace them. Only files chromatize wrote are replaced "
                    "or skipped: an input, or any file of yours in an output's place, fails that file instead. "

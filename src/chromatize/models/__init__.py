@@ -11,10 +11,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, read_config
+from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, ModelRunError, read_config
 
-__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "DEFAULT_MODEL",
-           "MODEL_FREE"]
+__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "ModelRunError",
+           "DEFAULT_MODEL", "MODEL_FREE"]
 
 #: family name in config.json -> module in this package.
 FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn"}

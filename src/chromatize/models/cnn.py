@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 
 from ..color import AB_NORM, normalise_L
-from .base import (MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_number, check_section, onnx_session,
-                   read_mean_ab)
+from .base import (MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_number, check_runs, check_section, onnx_session,
+                   read_mean_ab, run_onnx)
 from .hint_head import HintHead, HintHeadConfig
 
 __all__ = [
@@ -337,6 +337,7 @@ class CNNColorizer(NetColorizer):
     def __init__(self, onnx_path: str | os.PathLike, config: CNNFolderConfig, threads: int = 2):
         super().__init__(config)
         self.session = onnx_session(onnx_path, threads)
+        self.path = onnx_path
         self.input_name = self.session.get_inputs()[0].name
         outputs = self.session.get_outputs()
         shape = outputs[0].shape
@@ -355,10 +356,10 @@ class CNNColorizer(NetColorizer):
                                                 prior)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
-        return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]
+        return run_onnx(self.session, [self.output_name], {self.input_name: self.net_input(L, guide)}, self.path)[0][0]
 
     def raw_features(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out, feats = self.session.run(None, {self.input_name: self.net_input(L)})[:2]
+        out, feats = run_onnx(self.session, None, {self.input_name: self.net_input(L)}, self.path)[:2]
         return out[0], feats
 
 
@@ -375,4 +376,4 @@ def load(folder: str | os.PathLike, config: dict) -> CNNColorizer:
     typed = read_cnn_config(config, folder / "config.json")
     if not onnx_path.is_file():
         raise ModelFormatError(f"{folder}: CNN model folder has no model.onnx")
-    return CNNColorizer(onnx_path, typed)
+    return check_runs(CNNColorizer(onnx_path, typed), folder)

@@ -66,7 +66,7 @@ import numpy as np
 
 from ..color import AB_NORM, L_CENT, L_NORM
 from ..text import one_line
-from .base import ModelFormatError, check_number, check_section, onnx_session
+from .base import ModelFormatError, check_number, check_section, onnx_session, run_onnx
 
 __all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "bin_prior", "attend", "HintHead"]
 
@@ -357,8 +357,8 @@ class HintHead:
             If the file is missing or not a valid ONNX model.
         """
         session = onnx_session(onnx_path, threads)
-        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas, edge_weights,
-                   refine_reach, alpha, prior)
+        return cls(lambda feats, x: run_onnx(session, None, {"features": feats, "L": x}, onnx_path), config, sigmas,
+                   edge_weights, refine_reach, alpha, prior)
 
     def prior_logits(self, centers: np.ndarray | None, guide) -> np.ndarray | None:
         """The offsets (Q,) this head adds to the network's bin logits for ``guide`` (step 0); None: none."""
