@@ -109,3 +109,18 @@ def test_train_cnn_without_torch_says_how_to_install_it(image_dir, tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip() == "Error: this command needs torch, which is not installed: pip install 'chromatize[train]'"
+
+
+def test_a_file_name_that_is_not_utf8_is_colorized(tmp_path, rng):
+    """'utf-8' codec can't encode ... surrogates not allowed, from the temp file's name: the API read it fine."""
+    import os
+
+    from conftest import make_photo
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsencode(folder) + b"/caf\xe9" + b"\xff" * 130 + b".png"  # not UTF-8, and cut mid-way in the temp name
+    Image.fromarray(make_photo(rng, 16, 20)).save(name, format="PNG")
+    res = CliRunner().invoke(main, ["colorize", str(folder), "-m", "gray", "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0 and "colorized 1 image(s)" in res.output, res.output
+    assert os.listdir(os.fsencode(tmp_path / "out")) == [os.path.basename(name)]

@@ -45,6 +45,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -155,18 +157,92 @@ def _exists_in(outdir: str | os.PathLike) -> Callable[[Path | UriPath], bool]:
 
 
 def _connect(address: str | None, num_cpus: int | None):
-    """Join the cluster at ``address``, or start a local Ray; returns whether we started it (and so stop it)."""
+    """Join the cluster at ``address``, or start a local Ray; returns whether we started it (and so stop it).
+
+    A local Ray it starts comes with a watchdog (:func:`start_reaper`), returned in place of True.
+    """
     import ray
 
     if ray.is_initialized():  # a caller's Ray (tests, a notebook): use it as it is
         return False
     kwargs = {"num_cpus": num_cpus} if address in (None, "local") else {}
+    reaper = start_reaper() if address in (None, "local") else None
     try:
         ray.init(address=address or "local", include_dashboard=False, logging_level=logging.ERROR,
                  log_to_driver=False, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        stop_reaper(reaper)
         raise ConnectionError(f"cannot start or reach Ray at {address or 'local'}: {one_line(exc)}") from None
-    return True
+    return reaper or True
+
+
+#: The watchdog of :func:`start_reaper`: it notes the Ray processes that appear below ``sys.argv[1]`` (the driver)
+#: and kills them once its stdin closes (the driver stopped Ray, or was killed, even by SIGKILL).
+_REAPER = r"""
+import os, select, signal, sys
+driver, me = int(sys.argv[1]), os.getpid()
+def table():
+    kids = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                st = f.read()
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                ray = b"ray" in f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(b")") + 2:].split()
+        kids.setdefault(int(rest[1]), []).append((int(d), rest[19], ray))
+    return kids
+def below(kids):
+    out, stack = {}, [driver]
+    while stack:
+        for pid, start, ray in kids.get(stack.pop(), []):
+            out[pid] = (start, ray)
+            stack.append(pid)
+    return out
+before, seen = set(below(table())), {}
+while True:
+    if select.select([0], [], [], 0.5)[0] and not os.read(0, 1):
+        break
+    for pid, (start, ray) in below(table()).items():
+        if ray and pid != me and pid not in before:
+            seen[pid] = start
+now = {pid: start for kids in table().values() for pid, start, _ in kids}
+for pid, start in seen.items():
+    if now.get(pid) == start:  # the same process, not a recycled id
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def start_reaper() -> "subprocess.Popen | None":
+    """A watchdog that kills the local Ray's processes when this process ends, however it ends (Linux).
+
+    Ray's ``gcs_server`` and ``raylet`` die with the process that started
+    them, but the raylet's agents and idle workers outlived a SIGKILL of a
+    ``--ray`` run (two were alive 30 s later). The watchdog holds a pipe
+    from this process; when the pipe closes, it kills the Ray processes
+    that started below this process after it did (processes of another
+    program, and recycled process ids, are left alone). None where there is
+    no ``/proc``.
+    """
+    if not os.path.isdir("/proc/self"):
+        return None
+    return subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid())], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_reaper(reaper) -> None:
+    """Close the watchdog's pipe (after ``ray.shutdown()``): it kills what Ray left, then exits."""
+    if isinstance(reaper, subprocess.Popen):
+        reaper.stdin.close()
+        try:
+            reaper.wait(10)
+        except subprocess.TimeoutExpired:
+            reaper.kill()
 
 
 def colorize_files_ray(
@@ -258,6 +334,7 @@ def colorize_files_ray(
                 import ray
 
                 ray.shutdown()
+                stop_reaper(started)
     for job in plan.jobs:  # in plan order, as the local batch reports them
         result.add(outcomes[job.src])
     return result
