@@ -124,3 +124,21 @@ def test_a_file_name_that_is_not_utf8_is_colorized(tmp_path, rng):
     res = CliRunner().invoke(main, ["colorize", str(folder), "-m", "gray", "-o", str(tmp_path / "out")])
     assert res.exit_code == 0 and "colorized 1 image(s)" in res.output, res.output
     assert os.listdir(os.fsencode(tmp_path / "out")) == [os.path.basename(name)]
+
+
+def test_compare_on_a_gray_photo_skips_the_identical_panel_and_says_so(tmp_path):
+    gray = np.tile(np.linspace(0, 255, 20, dtype=np.uint8), (16, 1))
+    Image.fromarray(gray, "L").save(tmp_path / "g.png")
+    res = CliRunner().invoke(main, ["colorize", str(tmp_path / "g.png"), "-m", "cnn-small", "-o", str(tmp_path / "out"),
+                                    "--compare"])
+    assert res.exit_code == 0 and "is gray already: its compare strip is gray | colorized" in res.output
+    assert read_image(tmp_path / "out" / "g_compare.png").rgb.shape == (16, 40, 3)  # two panels, not three
+
+
+def test_model_help_names_every_model_and_those_that_take_hints():
+    from chromatize.models import bundled_models
+
+    res = CliRunner().invoke(main, ["colorize", "--help"], terminal_width=1000)
+    assert all(name in res.output for name in bundled_models())  # -m listed only cnn and mlp
+    assert "cnn, cnn-small take hints" in res.output
+    assert res.output.count("Needs --model cnn, cnn-small or levin.") == 2  # --hints and --scribbles

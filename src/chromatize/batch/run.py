@@ -25,7 +25,7 @@ from ..models import Colorizer, ModelRunError, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
 
-__all__ = ["FileOutcome", "BatchResult", "colorize_one", "start_batch", "colorize_files"]
+__all__ = ["FileOutcome", "BatchResult", "colorize_one", "compare_strip", "start_batch", "colorize_files"]
 
 
 #: Formats that cannot store an alpha channel.
@@ -184,8 +184,7 @@ def colorize_one(
                                              f"dropped it in {dst} (use --format png to keep it)")
                     write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
                 else:
-                    strip = np.concatenate([photo.rgb, gray_to_rgb(photo.rgb), out.rgb], axis=1)
-                    write_image(path, strip, overwrite=overwrite)
+                    write_image(path, compare_strip(photo.rgb, out.rgb, outcome.notes, src), overwrite=overwrite)
             except OutputExistsError:
                 raise
             except OSError as exc:  # name the output, not the temp file the error may mention
@@ -201,6 +200,18 @@ def colorize_one(
     except (OSError, ValueError, cv2.error, ModelRunError) as exc:
         outcome.error = f"{src}: {one_line(exc)}"
     return outcome
+
+
+def compare_strip(rgb: np.ndarray, colorized: np.ndarray, notes: list[str], src: object = "") -> np.ndarray:
+    """``original | gray | colorized`` side by side (H, 3W, 3); for a gray original, ``gray | colorized`` and a note.
+
+    Two identical gray panels said nothing (issue 22), so a photo whose
+    channels are all equal gets two panels, and ``notes`` a line saying why.
+    """
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        notes.append(f"{src}: the photo is gray already: its compare strip is gray | colorized")
+        return np.concatenate([rgb, colorized], axis=1)
+    return np.concatenate([rgb, gray_to_rgb(rgb), colorized], axis=1)
 
 
 def start_batch(

@@ -80,11 +80,23 @@ def main():
     """
 
 
-model_option = click.option(
-    "--model", "-m", default=None, metavar="NAME|PATH",
-    help="Bundled model name (cnn, mlp), gray, levin (hints spread along lightness; gray without them) "
-         "or a model folder. Default: the bundled CNN.",
-)
+def _model_help() -> str:
+    from ..models import bundled_models, hint_models
+
+    takes = [m for m in hint_models() if m != "levin"]
+    return (f"Bundled model name ({', '.join(bundled_models())}; {', '.join(takes)} take hints), gray, levin "
+            "(hints spread along lightness; gray without them) or a model folder. Default: the bundled CNN.")
+
+
+def hint_models_text() -> str:
+    """``"cnn, cnn-small or levin"``: the models that take hints, for help texts."""
+    from ..models import hint_models
+
+    names = hint_models()
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+model_option = click.option("--model", "-m", default=None, metavar="NAME|PATH", help=_model_help())
 
 
 class StageBars:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..text import one_line
-from .base import PathOrURI, StageBars, exit_on_failures, listen_error, main, model_option
+from .base import PathOrURI, StageBars, exit_on_failures, hint_models_text, listen_error, main, model_option
 
 
 @main.command()
@@ -32,10 +32,11 @@ from .base import PathOrURI, StageBars, exit_on_failures, listen_error, main, mo
 @click.option("--hints", "hints", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON point hints, in the photo's pixels: a list of {\"x\", \"y\", \"color\": \"#rrggbb\" "
                    "or \"ab\": [a, b], \"size\"} or {\"hints\": [...]}. Applied to every input; a photo "
-                   "they fall outside of fails (see docs/GUIDED.md). Needs --model cnn or levin.")
+                   "they fall outside of fails (see docs/GUIDED.md). "
+                   f"Needs --model {hint_models_text()}.")
 @click.option("--scribbles", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="An RGBA PNG of the photo's size whose opaque pixels are colour strokes. Applied to every "
-                   "input; a photo of another size fails. Needs --model cnn or levin.")
+                   f"input; a photo of another size fails. Needs --model {hint_models_text()}.")
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A colour photo whose colours guide the result (any model).")
 @click.option("--reference-strength", type=click.FloatRange(0, 1), default=None,
