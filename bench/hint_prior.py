@@ -43,8 +43,8 @@ from chromatize.color import AB_NORM, rgb_to_lab
 from chromatize.data import load_photos, split_validation
 from chromatize.io import list_images, read_image
 from chromatize.models import load_model
-from chromatize.models.hint_head import PRIOR_FLOOR as FLOOR
-from chromatize.models.hint_head import UNIT_SIZE, attend, edge_features, hint_keys
+from chromatize.models.cnn.hint_head import PRIOR_FLOOR as FLOOR
+from chromatize.models.cnn.hint_head import UNIT_SIZE, Keys, Reach, attend, edge_features, hint_keys
 from chromatize.train.hints import sweep_score
 
 #: (g0, g1, s): none (the head before the prior), the global prior (0.1, 0, 10 ships), the local prior.
@@ -64,8 +64,9 @@ def attention_weights(model, feats, x, L, auto, index, logw) -> np.ndarray:
     for j in range(0, len(index), 2):  # two keys a call: attend returns two channels
         onehot = np.zeros((len(index), 2), np.float32)
         onehot[j, 0] = onehot[min(j + 1, len(index) - 1), 1] = 1.0 / AB_NORM
-        change = attend(emb, np.asarray(beta)[0, 0], index, onehot, logw, head.sigmas, UNIT_SIZE / max(h, w),
-                        edge=edge_features(L, auto), edge_weights=head.edge_weights, stride=stride)
+        change = attend(emb, np.asarray(beta)[0, 0], Keys(index, onehot, logw),
+                        Reach(head.sigmas, UNIT_SIZE / max(h, w), head.edge_weights), edge=edge_features(L, auto),
+                        stride=stride)
         cols.append(cv2.resize(change, (w // 4, h // 4), interpolation=cv2.INTER_AREA).reshape(-1, 2))
     return np.concatenate(cols, axis=1)[:, : len(index)]
 

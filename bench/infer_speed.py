@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from chromatize.color import lab_to_rgb, rgb_to_lab
+from chromatize.guidance import Guidance
 from chromatize.hints import sweep_hints, sweep_points
 from chromatize.infer import colorize_photo
 from chromatize.io import read_image, write_image
@@ -92,7 +93,7 @@ def main() -> None:
 
         def end_to_end():
             photo = read_image(src)
-            write_image(dst, colorize_photo(photo, model, hints=hints).rgb, overwrite=True)
+            write_image(dst, colorize_photo(photo, model, Guidance.build(hints=hints)).rgb, overwrite=True)
 
         def io_floor():
             photo = read_image(src)

@@ -33,6 +33,7 @@ from chromatize.io import Photo, list_images, read_image
 from chromatize.metrics import compute_all
 from chromatize.models import load_model
 from chromatize.transfer import STRENGTH
+from chromatize.guidance import Guidance
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
@@ -115,7 +116,7 @@ def main() -> None:
                     pred = colorize_photo(Photo(truth), model).rgb
                     scores.setdefault(("none", 0.0), []).append(compute_all(pred, truth, ["psnr_rgb", "ciede2000_mean"]))
                 for s in strengths:
-                    pred = colorize_photo(Photo(truth), model, reference=reference, reference_strength=s).rgb
+                    pred = colorize_photo(Photo(truth), model, Guidance.build(reference=reference, reference_strength=s)).rgb
                     scores.setdefault((kind, s), []).append(compute_all(pred, truth, ["psnr_rgb", "ciede2000_mean"]))
         base = scores[("none", 0.0)]
         for (kind, s), rows in scores.items():

@@ -79,7 +79,7 @@ def stage_times(paths: list[Path], model, tmp: Path) -> dict[str, float]:
         s = 256 / max(h, w)  # the CNN's default working size
         model.raw(np.full((round(h * s) // 16 * 16, round(w * s) // 16 * 16), 50, np.float32))
         t2 = time.perf_counter()
-        out = colorize_photo(photo, model, None, None)
+        out = colorize_photo(photo, model)
         t3 = time.perf_counter()
         write_image(tmp / f"stage{i}.jpg", out.rgb, overwrite=True)
         t4 = time.perf_counter()
@@ -125,10 +125,10 @@ def main() -> None:
               f"{n} photos, median {px / 1e6:.2f} MP; load average {os.getloadavg()[0]:.1f}")
 
         model = load_model("cnn")  # 2 ONNX Runtime threads, OpenCV's default
-        colorize_photo(read_image(photos[0]), model, None, None)  # warm up ONNX Runtime
+        colorize_photo(read_image(photos[0]), model)  # warm up ONNX Runtime
         t_local2 = run_local(photos, tmp / "local2", model)
         print(f"local batch, 2 threads:        {rate(n, t_local2)}")
-        from chromatize.ray_batch import set_threads
+        from chromatize.batch.ray import set_threads
 
         set_threads(model, 1)
         t_local1 = run_local(photos, tmp / "local1", model)
@@ -138,7 +138,7 @@ def main() -> None:
         try:
             import ray
 
-            from chromatize.ray_batch import colorize_files_ray
+            from chromatize.batch.ray import colorize_files_ray
         except ImportError:
             print("ray rows skipped: pip install 'chromatize[scale]'")
         else:

@@ -132,18 +132,20 @@ def breakdown(args, rgb: np.ndarray) -> list[list[str]] | None:
     """Where an edit's time goes, in this process: the net, and Levin's propagation exact vs cascaded (ms)."""
     import cv2
 
-    from chromatize.hints import load_guide, resize_guide
+    from chromatize.guidance import Guidance
+    from chromatize.hints import resize_guide
     from chromatize.infer import lightness
     from chromatize.models import load_model
+    from chromatize.models.cnn import NetColorizer
     from chromatize.models.levin import DIRECT_MAX_PIXELS, propagate
 
     model = load_model(args.model)
-    if not hasattr(model, "raw") or getattr(model, "hint_channels", 0):
+    if not isinstance(model, NetColorizer) or model.hint_channels:
         return None  # only a net that takes hints by propagation
     L = lightness(rgb)
     wh, ww = model.work_shape(*L.shape)
     small = np.ascontiguousarray(cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA))
-    guide = resize_guide(load_guide(L.shape, EDIT_HINTS), (wh, ww))
+    guide = resize_guide(Guidance.build(hints=EDIT_HINTS).guide(L.shape), (wh, ww))
 
     def median_ms(fn, runs=7):
         fn()

@@ -16,6 +16,7 @@ from chromatize.models.base import MeanABBaseline
 
 from conftest import make_photo
 from corpus import dead_pid
+from chromatize.guidance import Guidance
 
 
 def put(path, rng, h=16, w=20):
@@ -122,7 +123,7 @@ def test_saturation_is_relative_to_the_model_as_shipped(photo, tmp_path):
               for s in (None, 1, 0, 2)}
     assert chroma[None] == chroma[1] and chroma[0] < 1 and 1.8 < chroma[2] / chroma[1] < 2.2
     Image.fromarray(photo).save(tmp_path / "p.png")
-    colorize_files([tmp_path / "p.png"], tmp_path / "o", model, saturation=2)
+    colorize_files([tmp_path / "p.png"], tmp_path / "o", model, Guidance(saturation=2))
     assert np.array_equal(read_image(tmp_path / "o" / "p.png").rgb, chromatize.colorize(photo, model, saturation=2))
 
 
@@ -209,7 +210,9 @@ def test_render_size_is_never_more_than_the_photo(tmp_path, rng, monkeypatch):
     seen = []
     monkeypatch.setattr(model, "predict_ab", lambda L, guide=None: seen.append(L.shape) or np.zeros(L.shape + (2,),
                                                                                                     np.float32))
-    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, 4096)
+    from chromatize.guidance import Guidance
+
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, Guidance.build(render_size=4096))
     assert seen == [(256, 384)]
-    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, 192)
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, Guidance.build(render_size=192))
     assert seen[-1] == (128, 192)

@@ -15,6 +15,7 @@ from chromatize.color import rgb_to_lab
 from chromatize.hints import HintError
 from chromatize.io import read_image
 from chromatize.models.cnn import CNNFolderConfig, NetColorizer
+from chromatize.guidance import Guidance
 
 HINT_AB = (25.0, -20.0)  # in gamut at L ~ 50
 
@@ -124,7 +125,7 @@ def test_batch_applies_hints_to_each_file_and_fails_only_those_they_miss(tmp_pat
     Image.fromarray(gray_photo(20, 20)).save(src / "small.png")
     hints = tmp_path / "h.json"
     hints.write_text(json.dumps([{"x": 30, "y": 10, "ab": list(HINT_AB), "size": 3}]))
-    result = colorize_files([src], tmp_path / "out", "levin", hints=hints)
+    result = colorize_files([src], tmp_path / "out", "levin", Guidance.build(hints=hints))
     assert [p.name for p in result.written] == ["wide.png"]
     (bad, reason), = result.failed
     assert bad.name == "small.png" and "h.json: hint 0: (30, 10) is outside the photo (20x20)" in reason

@@ -7,8 +7,10 @@ import pytest
 from PIL import Image
 
 from chromatize.color import rgb_to_lab
-from chromatize.hints import (Guide, Hint, HintError, as_hints, hints_to_json, load_guide, merge_guides, parse_hints,
-                              rasterize, read_hints, read_scribbles, resize_guide, scribble_guide)
+from chromatize.guidance import Guidance
+from chromatize.models import load_model
+from chromatize.hints import (Guide, Hint, HintError, as_hints, hints_to_json, merge_guides, parse_hints,
+                              rasterize, read_hints, resize_guide, scribble_guide)
 
 
 def test_parse_good_forms():
@@ -119,28 +121,45 @@ def test_merge_guides_second_wins():
     assert merge_guides(None, second) is second and merge_guides(first, None) is first
 
 
-def test_load_guide_from_every_form(tmp_path):
+def test_guidance_guide_from_every_form(tmp_path):
     shape = (8, 10)
-    assert load_guide(shape) is None and load_guide(shape, []) is None and load_guide(shape, {"hints": []}) is None
+    assert all(Guidance.build(hints=h).guide(shape) is None for h in (None, [], {"hints": []}))
     path = tmp_path / "h.json"
     path.write_text(json.dumps([{"x": 2, "y": 3, "ab": [10, -10]}]))
     for hints in (path, str(path), [Hint(2.0, 3.0, (10.0, -10.0))], [{"x": 2, "y": 3, "ab": [10, -10]}]):
-        g = load_guide(shape, hints)
+        g = Guidance.build(hints=hints).guide(shape)
         assert g.mask.sum() == 1 and tuple(g.ab[3, 2]) == (10, -10)
     with pytest.raises(HintError, match="outside"):
-        load_guide(shape, [Hint(20.0, 3.0, (1.0, 1.0))])  # Hint objects are checked too
+        Guidance.build(hints=[Hint(20.0, 3.0, (1.0, 1.0))]).guide(shape)  # Hint objects are checked too
+    with pytest.raises(HintError, match=r"h\.json: hint 0: .* outside"):
+        Guidance.build(hints=path).guide((2, 2))  # the file is named
     strokes = np.zeros(shape + (4,), np.uint8)
     strokes[3, 2] = strokes[5, 5] = [0, 0, 255, 255]
     png = tmp_path / "strokes.png"
     Image.fromarray(strokes, "RGBA").save(png)
-    g = load_guide(shape, [{"x": 2, "y": 3, "ab": [10, -10]}], png)
+    g = Guidance.build(hints=[{"x": 2, "y": 3, "ab": [10, -10]}], scribbles=png).guide(shape)
     assert g.mask.sum() == 2 and tuple(g.ab[3, 2]) == (10, -10)  # the hint wins over the stroke
     assert g.ab[5, 5, 1] < -30  # blue: b* < 0
     Image.fromarray(strokes[..., :3], "RGB").save(tmp_path / "opaque.png")
     with pytest.raises(HintError, match=r"opaque\.png: scribbles need transparency"):
-        read_scribbles(tmp_path / "opaque.png")
+        Guidance.build(scribbles=tmp_path / "opaque.png")  # read once, when built
     with pytest.raises(HintError, match=r"strokes\.png: scribbles are 10x8, the photo is 10x9"):
-        load_guide((9, 10), scribbles=png)
+        Guidance.build(scribbles=png).guide((9, 10))
+
+
+def test_guidance_parses_once_and_checks_settings(tmp_path, monkeypatch):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([{"x": 2, "y": 3, "ab": [10, -10]}]))
+    g = Guidance.build(hints=path, render_size=64, saturation=0.5)
+    path.unlink()  # a batch re-reads nothing: the guide comes from the parsed hints
+    assert g.guide((8, 10)).mask.sum() == 1 and (g.render_size, g.saturation) == (64, 0.5)
+    with pytest.raises(ValueError, match="render_size must be between 8 and"):
+        Guidance.build(render_size=4)
+    with pytest.raises(TypeError, match="saturation must be a number"):
+        Guidance.build(saturation="x")
+    with pytest.raises(ValueError, match="takes no hints"):
+        Guidance.build(hints=[{"x": 1, "y": 1, "ab": [1, 1]}]).check_model(load_model("gray"))
+    Guidance.build(saturation=2).check_model(load_model("gray"))  # no hints: any model
 
 
 def test_as_hints_checks_format_without_a_shape():

@@ -7,6 +7,7 @@ from chromatize.infer import colorize, colorize_photo, predict_ab
 from chromatize.io import Photo
 from chromatize.models import ModelFormatError, load_model
 from chromatize.models.base import Colorizer, MeanABBaseline
+from chromatize.guidance import Guidance
 
 
 class HalfSize(Colorizer):
@@ -34,7 +35,7 @@ def test_keeps_full_resolution_L(photo):
 
 def test_render_size_override(photo):
     L = rgb_to_lab(photo)[..., 0]
-    assert predict_ab(HalfSize(), L, render_size=8).shape == (8, 8, 2)
+    assert predict_ab(HalfSize(), L, Guidance(render_size=8)).shape == (8, 8, 2)
 
 
 def test_alpha_is_kept(photo):
@@ -74,3 +75,30 @@ def test_panorama_wider_than_opencv_remap_maps(monkeypatch, photo):
     whole = colorize_photo(Photo(photo), HalfSize()).rgb
     monkeypatch.setattr(infer, "STRIP_COLS", 7)  # tiles of columns give the same result
     assert np.array_equal(colorize_photo(Photo(photo), HalfSize()).rgb, whole)
+
+
+def test_a_named_model_is_loaded_once_and_reloaded_when_its_folder_changes(tmp_path):
+    import os
+    import shutil
+    import threading
+
+    from chromatize.infer import cached_model
+    from chromatize.models import bundled_model_dir
+
+    assert cached_model("mlp") is cached_model("mlp") is cached_model(str(bundled_model_dir("mlp")))
+    folder = tmp_path / "m"
+    shutil.copytree(bundled_model_dir("mlp"), folder)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cached_model(folder))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(m is got[0] for m in got)  # thread-safe: one load for all
+    config = folder / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))  # a new run wrote it
+    assert cached_model(folder) is not got[0]
+    gray = np.full((8, 8), 100, np.uint8)
+    np.testing.assert_array_equal(chromatize.colorize(gray, "mlp"), chromatize.colorize(gray, "mlp"))
+    with pytest.raises(TypeError, match="either guidance or its keywords"):
+        chromatize.colorize(gray, "gray", guidance=Guidance(), saturation=2)

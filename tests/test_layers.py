@@ -19,9 +19,9 @@ ROOT = Path(chromatize.__file__).parent
 #: Bottom to top. A package name covers its sub-modules.
 LAYERS = [
     ["color", "io", "patches", "text", "hints"],
-    ["metrics", "data", "models", "transfer"],
+    ["metrics", "data", "models", "transfer", "guidance"],
     ["infer", "train", "suggest"],
-    ["batch", "ray_batch", "evaluate", "experiments"],
+    ["batch", "evaluate", "experiments"],
     ["cli", "web", "__init__", "__main__"],
 ]
 

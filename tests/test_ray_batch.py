@@ -19,7 +19,8 @@ from chromatize.models import load_model
 
 ray = pytest.importorskip("ray")
 
-from chromatize.ray_batch import colorize_files_ray  # noqa: E402
+from chromatize.batch import BatchOptions  # noqa: E402
+from chromatize.batch.ray import colorize_files_ray  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_a_rerun_finishes_only_what_is_missing(local_ray, archive, local, tmp_pa
     shutil.copytree(local[0], out)
     (out / "a.png").unlink()  # as if the job had been killed before these
     (out / "sub" / "d_compare.png").unlink()
-    result = colorize_files_ray([archive], out, recursive=True, compare=True, workers=1)
+    result = colorize_files_ray([archive], out, options=BatchOptions(recursive=True, compare=True), workers=1)
     assert sorted(p.name for p in result.written) == ["a.png", "d_compare.png"]
     assert sorted(p.name for p in result.colorized) == ["a.png", "d.png"]
     assert len(result.skipped) == 3
@@ -71,7 +72,7 @@ def test_uris_give_the_local_outputs_report_and_resume(local_ray, archive, local
     assert "error: IN/broken.jpg: corrupt JPEG" in named and "error: IN/empty.png: empty file" in named
     assert outputs(tmp_path / "out") == outputs(out)  # byte for byte
     (tmp_path / "out" / "c.png").unlink()  # as if the job had been killed before it
-    result = colorize_files_ray([archive.as_uri()], (tmp_path / "out").as_uri(), recursive=True, compare=True,
+    result = colorize_files_ray([archive.as_uri()], (tmp_path / "out").as_uri(), options=BatchOptions(recursive=True, compare=True),
                                 workers=1)
     assert [str(p) for p in result.written] == [(tmp_path / "out" / "c.png").as_uri()]
     assert len(result.skipped) == 4 and len(result.failed) == 2
@@ -81,7 +82,8 @@ def test_uris_give_the_local_outputs_report_and_resume(local_ray, archive, local
 def test_overwrite_redoes_every_file(local_ray, archive, local, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(local[0], out)
-    result = colorize_files_ray([archive / "a.png", archive / "b.jpg"], out, overwrite=True, workers=1, threads=2)
+    result = colorize_files_ray([archive / "a.png", archive / "b.jpg"], out, options=BatchOptions(overwrite=True), workers=1,
+                                threads=2)
     assert sorted(p.name for p in result.written) == ["a.png", "b.jpg"] and not result.skipped
 
 
@@ -90,7 +92,7 @@ def test_a_users_file_is_neither_skipped_nor_replaced(local_ray, archive, local,
     shutil.copytree(local[0], out)
     (out / "a.png").write_bytes((archive / "a.png").read_bytes())  # the user's own a.png, not an output
     for overwrite in (False, True):
-        result = colorize_files_ray([archive / "a.png"], out, overwrite=overwrite, workers=1)
+        result = colorize_files_ray([archive / "a.png"], out, options=BatchOptions(overwrite=overwrite), workers=1)
         assert not result.skipped and not result.written and "chromatize did not write" in result.failed[0][1]
         assert (out / "a.png").read_bytes() == (archive / "a.png").read_bytes()
 

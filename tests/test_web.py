@@ -24,6 +24,7 @@ from chromatize.models import load_model
 from chromatize.web import Limits, WebError, create_app, make_server
 from chromatize.web import app as web_app
 from chromatize.web.guard import WorkPool, host_is_allowed
+from chromatize.guidance import Guidance
 
 with warnings.catch_warnings():  # starlette suggests httpx2 over httpx; the client works the same
     warnings.simplefilter("ignore")  # StarletteDeprecationWarning (a UserWarning)
@@ -99,7 +100,7 @@ def test_colorize_is_the_library_result_at_full_size(client, photo, image):
     r = post(client, image=image, model="mlp", saturation=1.2, render_size=16)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     out = decode_image(r.content)
-    expected = colorize_photo(decode_image(image), load_model("mlp"), 16, 1.2)
+    expected = colorize_photo(decode_image(image), load_model("mlp"), Guidance(render_size=16, saturation=1.2))
     assert out.rgb.shape == photo.shape
     np.testing.assert_array_equal(out.rgb, expected.rgb)
 

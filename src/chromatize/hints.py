@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -31,8 +32,8 @@ from .io import read_image
 from .text import one_line, parse_json
 
 __all__ = [
-    "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
-    "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles", "load_guide",
+    "Hint", "Guide", "HintError", "parse_hints", "check_inside", "read_hints", "hints_to_json", "rasterize",
+    "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles",
     "sweep_points", "sweep_hints",
 ]
 
@@ -153,10 +154,17 @@ def parse_hints(obj: object, where: str = "hints", shape: tuple[int, int] | None
         size = h.get("size", 1)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_HINT_SIZE:
             raise HintError(f"{at}: 'size' must be an integer 1..{MAX_HINT_SIZE}, got {size!r}")
-        if shape is not None and not (-0.5 <= x < shape[1] - 0.5 and -0.5 <= y < shape[0] - 0.5):
-            raise HintError(f"{at}: ({x:g}, {y:g}) is outside the photo ({shape[1]}x{shape[0]})")
         out.append(Hint(x, y, ab, int(size)))
+    if shape is not None:
+        check_inside(out, shape, where)
     return out
+
+
+def check_inside(hints: Sequence[Hint], shape: tuple[int, int], where: str = "hints") -> None:
+    """Raise :class:`HintError` naming ``where`` and the first hint outside a photo of size (H, W)."""
+    for i, h in enumerate(hints):
+        if not (-0.5 <= h.x < shape[1] - 0.5 and -0.5 <= h.y < shape[0] - 0.5):
+            raise HintError(f"{where}: hint {i}: ({h.x:g}, {h.y:g}) is outside the photo ({shape[1]}x{shape[0]})")
 
 
 def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> list[Hint]:
@@ -272,53 +280,6 @@ def read_scribbles(path: str | os.PathLike) -> np.ndarray:
     if photo.alpha is None:
         raise HintError(f"{path}: scribbles need transparency (an RGBA PNG whose opaque pixels are strokes)")
     return np.dstack([photo.rgb, photo.alpha])
-
-
-def load_guide(shape: tuple[int, int], hints=None, scribbles=None) -> Guide | None:
-    """The full-resolution Guide of a photo from its point hints and scribbles, or None without either.
-
-    Parameters
-    ----------
-    shape : (H, W)
-        The photo's size: hints outside it and scribbles of another size are refused.
-    hints : list of dict, list of Hint, dict ``{"hints": [...]}``, path, or None
-        Point hints in the photo's pixels (module docstring); a path names a
-        JSON hints file.
-    scribbles : ndarray of uint8, shape (H, W, 4), path, or None
-        Strokes: an RGBA image (or an image file with transparency) of the
-        photo's size whose opaque pixels give colours.
-
-    Returns
-    -------
-    Guide or None
-        Hints are painted over scribbles where both give a colour.
-
-    Raises
-    ------
-    HintError
-        One line naming the file (or ``hints`` / ``scribbles``) and the entry.
-    chromatize.io.ImageReadError
-        If a scribble file cannot be read.
-
-    Examples
-    --------
-    >>> g = load_guide((4, 6), [{"x": 1, "y": 2, "ab": [10, 20]}])
-    >>> g.shape, int(g.mask.sum())
-    ((4, 6), 1)
-    """
-    shape = (int(shape[0]), int(shape[1]))
-    hint_guide = scribble = None
-    if hints is not None:
-        parsed = as_hints(hints, shape)
-        hint_guide = rasterize(parsed, shape) if parsed else None
-    if scribbles is not None:
-        where = "scribbles"
-        if isinstance(scribbles, (str, os.PathLike)):
-            where, scribbles = str(scribbles), read_scribbles(scribbles)
-        scribble = scribble_guide(scribbles, shape, where)
-        if scribble.empty:
-            scribble = None
-    return merge_guides(scribble, hint_guide)
 
 
 def sweep_points(shape: tuple[int, int], n: int, rng: np.random.Generator, patch: int = 5) -> np.ndarray:

@@ -1,6 +1,4 @@
-import base64
 import csv
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from chromatize.evaluate import (
 from chromatize.io import OutputExistsError, read_image
 from chromatize.models.base import Colorizer, MeanABBaseline
 from chromatize.evaluate import write_eval_report
-from chromatize.io import atomic_write_text, png_data_uri
+from chromatize.io import atomic_write_text
 from chromatize.text import markdown_table
 
 from conftest import make_photo
@@ -162,11 +160,6 @@ def test_report_helpers(tmp_path):
     table = markdown_table(["model", "x"], [["gray", "1.50"], ["mlp", "-0.25"]])
     assert table.splitlines()[1] == "|-------|------:|"
     assert table.splitlines()[3] == "| mlp   | -0.25 |"
-    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    uri = png_data_uri(rgb)
-    assert uri.startswith("data:image/png;base64,")
-    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
-    np.testing.assert_array_equal(back, rgb)
     p = atomic_write_text(tmp_path / "a.txt", "one", overwrite=False)
     with pytest.raises(OutputExistsError):
         atomic_write_text(p, "two", overwrite=False)

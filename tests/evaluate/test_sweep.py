@@ -84,11 +84,11 @@ def test_run_sweep_writes_json_csv_and_report(dataset, tmp_path):
 
 
 def test_cli_sweep(dataset, tmp_path):
-    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "levin", "--hints", "0,1,2", "--size", "0",
+    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "levin", "--hint-counts", "0,1,2", "--size", "0",
                                     "--json", str(tmp_path / "s.json")])
     assert res.exit_code == 0, res.output
     assert "| levin |" in res.output and "PSNR" in res.output
-    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "levin", "--hints", "0,two"])
-    assert res.exit_code == 2 and "--hints" in res.output and "'two'" in res.output
-    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "mlp", "--hints", "0,1"])
+    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "levin", "--hint-counts", "0,two"])
+    assert res.exit_code == 2 and "--hint-counts" in res.output and "'two'" in res.output
+    res = CliRunner().invoke(main, ["evaluate", str(dataset), "-m", "mlp", "--hint-counts", "0,1"])
     assert res.exit_code == 1 and "takes no hints" in res.output and "Traceback" not in res.output

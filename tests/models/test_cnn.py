@@ -12,6 +12,7 @@ from chromatize.infer import predict_ab
 from chromatize.models import ModelFormatError, bundled_model_dir, load_model
 from chromatize.models.cnn import decode
 from chromatize.train.bins import ab_bins, rebalance_weights
+from chromatize.guidance import Guidance
 
 
 def test_bundled_cnn_colorizes():
@@ -21,7 +22,7 @@ def test_bundled_cnn_colorizes():
     assert out.shape == (30, 40, 3) and out.dtype == np.uint8
     L = np.linspace(0, 100, 64 * 64, dtype=np.float32).reshape(64, 64)
     ab = predict_ab(model, L)
-    np.testing.assert_allclose(predict_ab(model, L, saturation=1.5), 1.5 * ab, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(predict_ab(model, L, Guidance(saturation=1.5)), 1.5 * ab, rtol=1e-4, atol=1e-3)
     np.testing.assert_array_equal(predict_ab(model, L), ab)  # the knob did not change the loaded model
 
 

@@ -15,9 +15,10 @@ import chromatize  # noqa: E402
 from chromatize.color import AB_NORM  # noqa: E402
 from chromatize.hints import Guide  # noqa: E402
 from chromatize.models import ModelFormatError, load_model  # noqa: E402
-from chromatize.models.hint_head import (  # noqa: E402
-    PRIOR_FLOOR, QUERY_STRIDE, HintHeadConfig, attend, bin_prior, hint_keys, pool)
-from chromatize.models.hint_head_torch import HintHeadNet, attend_batch  # noqa: E402
+from chromatize.models.cnn.config import HintHeadConfig, HintHeadEntry  # noqa: E402
+from chromatize.models.cnn.hint_head import (  # noqa: E402
+    PRIOR_FLOOR, QUERY_STRIDE, Keys, Reach, attend, bin_prior, hint_keys, pool)
+from chromatize.models.cnn.hint_head_net import HintHeadNet, attend_batch  # noqa: E402
 
 
 def test_hint_keys_pool_each_hinted_cell():
@@ -96,26 +97,28 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     edge = rng.normal(size=(h, w, 3)).astype(np.float32)
     edge_w = np.array([[0.5, 0.1, 0.0], [0.0, 0.2, 1.0]], np.float32)
     auto = rng.normal(size=(h, w, 2)).astype(np.float32) * 20
-    want = attend(emb.reshape(heads, dim, h, w), beta, index, residual, logw, sigmas, unit=2.0, block=13,
-                  edge=edge, edge_weights=edge_w, auto_ab=auto, alpha=0.6)
+    keys = Keys(index, residual, logw)
+    want = attend(emb.reshape(heads, dim, h, w), beta, keys, Reach(sigmas, 2.0, edge_w, 0.6), block=13, edge=edge,
+                  auto_ab=auto)
     # torch: the same keys padded to 5 with -inf weights, every pixel a query
     pad = lambda a, v: np.concatenate([a, np.full((2,) + a.shape[1:], v, a.dtype)])[None]  # noqa: E731
-    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None],
-                       torch.from_numpy(pad(index, 0)), torch.from_numpy(pad(residual, 0.0)),
-                       torch.from_numpy(pad(logw, -np.inf)), torch.from_numpy(sigmas), torch.tensor([2.0]),
-                       torch.arange(h * w)[None], heads, torch.from_numpy(edge.transpose(2, 0, 1))[None],
-                       torch.from_numpy(edge_w), torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None], 0.6)
+    padded = Keys(torch.from_numpy(pad(index, 0)), torch.from_numpy(pad(residual, 0.0)),
+                  torch.from_numpy(pad(logw, -np.inf)))
+    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None], padded,
+                       torch.arange(h * w)[None], heads,
+                       Reach(torch.from_numpy(sigmas), torch.tensor([2.0]), torch.from_numpy(edge_w), 0.6),
+                       edge=torch.from_numpy(edge.transpose(2, 0, 1))[None],
+                       auto=torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None])
     np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
     # alpha 0 spreads residuals only; alpha 1 at a pixel attending to one key alone gives that key's hinted colour
-    plain = attend(emb.reshape(heads, dim, h, w), beta, index, residual, logw, sigmas, unit=2.0, edge=edge,
-                   edge_weights=edge_w)
+    plain = attend(emb.reshape(heads, dim, h, w), beta, keys, Reach(sigmas, 2.0, edge_w), edge=edge)
     assert np.abs(plain - want).max() > 0.1
-    one = attend(np.zeros((1, 1, h, w), np.float32), np.full((h, w), -50.0, np.float32), index[:1], residual[:1],
-                 logw[:1], np.array([1e6], np.float32), auto_ab=auto, alpha=1.0)
+    one = attend(np.zeros((1, 1, h, w), np.float32), np.full((h, w), -50.0, np.float32),
+                 Keys(index[:1], residual[:1], logw[:1]), Reach(np.array([1e6], np.float32), alpha=1.0), auto_ab=auto)
     hinted = auto.reshape(-1, 2)[index[0]] + residual[0] * AB_NORM
     np.testing.assert_allclose(auto + one, np.broadcast_to(hinted, (h, w, 2)), atol=1e-3)
     # far from every key and with a large null logit, nothing changes
-    quiet = attend(emb.reshape(heads, dim, h, w), np.full((h, w), 50.0, np.float32), index, residual, logw, sigmas)
+    quiet = attend(emb.reshape(heads, dim, h, w), np.full((h, w), 50.0, np.float32), keys, Reach(sigmas))
     assert np.abs(quiet).max() < 1e-6
 
 
@@ -128,12 +131,12 @@ def test_attention_on_blocks_approximates_every_pixel():
     edge = np.stack([yy / 40, xx / 60, np.zeros_like(yy)], axis=-1)
     index = rng.choice(h * w, 6, replace=False)
     residual = rng.normal(size=(6, 2)).astype(np.float32) / 3
-    args = (emb, beta, index, residual, np.zeros(6, np.float32), np.array([12.0, 60.0], np.float32))
-    kw = dict(edge=edge, edge_weights=np.full((2, 3), 0.1, np.float32))
-    full = attend(*args, **kw)
+    keys = Keys(index, residual, np.zeros(6, np.float32))
+    reach = Reach(np.array([12.0, 60.0], np.float32), edge_weights=np.full((2, 3), 0.1, np.float32))
+    full = attend(emb, beta, keys, reach, edge=edge)
     assert np.abs(full).max() > 5
     for s, tol in [(2, 0.02), (4, 0.03)]:  # keys take their block's embedding too
-        blocks = attend(pool(emb, s), pool(beta, s), *args[2:], stride=s, **kw)
+        blocks = attend(pool(emb, s), pool(beta, s), keys, reach, edge=edge, stride=s)
         assert np.abs(blocks - full).mean() < tol * np.abs(full).mean()
 
 
@@ -195,27 +198,28 @@ def test_training_writes_a_loadable_model_that_uses_hints(trained_head):
 
 def test_onnx_head_matches_torch_head(trained_head):
     from chromatize.hints import rasterize, as_hints
-    from chromatize.models.cnn_torch import load_torch
-    from chromatize.models.hint_head import HintHead
-    from chromatize.models.hint_head_torch import load_head
+    from chromatize.models.cnn.torch_io import load_torch
+    from chromatize.models.cnn.hint_head import HintHead
+    from chromatize.models.cnn.hint_head_net import load_head
 
     run, _, _ = trained_head
     onnx_model = load_model(run / "best")
     base, cfg = load_torch(run / "best")
-    head = load_head(run / "best", cfg.extra["hint_head"]).eval()
+    head = load_head(run / "best", cfg.hint_head).eval()
 
     def query(feats, x):
         with torch.no_grad():
             e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
         return e.numpy(), b.numpy()
 
-    from chromatize.models.cnn_torch import TorchCNN
+    from chromatize.models.cnn.torch_io import TorchCNN
 
     torch_model = TorchCNN(base.eval(), cfg)
-    entry = cfg.extra["hint_head"]
-    assert entry["alpha"] == pytest.approx(float(head.alpha.detach())) and 0 < entry["alpha"] < 1
-    torch_model.hint_head = HintHead(query, head.config, entry["sigmas"], entry["edge_weights"], entry.get("refine_reach"),
-                                     entry["alpha"], (entry["bin_prior"]["gamma"], entry["bin_prior"]["sigma"]))
+    entry = cfg.hint_head
+    assert isinstance(entry, HintHeadEntry) and entry.bin_prior is not None
+    assert entry.alpha == pytest.approx(float(head.alpha.detach())) and 0 < entry.alpha < 1
+    assert HintHeadEntry.from_dict(entry.to_dict(), "x") == entry  # the typed entry round-trips through JSON
+    torch_model.hint_head = HintHead(query, entry)
     L = np.tile(np.linspace(20, 80, 96, dtype=np.float32), (64, 1))
     guide = rasterize(as_hints([{"x": 10, "y": 10, "ab": [30, 40], "size": 3}, {"x": 70, "y": 40, "ab": [-20, 5]}]),
                       L.shape)

@@ -16,15 +16,16 @@ put (an object store has no rename).
 
 ``inputs`` finds the input images (:func:`find_inputs`), ``plan`` names every
 output (:func:`plan_outputs`), and ``run`` colorizes them (:func:`colorize_one`,
-:func:`start_batch`, :func:`colorize_files`). The names callers need are
-re-exported here.
+:func:`start_batch`, :func:`colorize_files`); ``ray`` runs the same jobs on
+Ray Data (:func:`chromatize.batch.ray.colorize_files_ray`; imports ray only
+when called). The names callers need are re-exported here.
 """
 
 from .inputs import find_inputs, sample_images
 from .plan import Job, Plan, output_suffix, plan_outputs
-from .run import BatchResult, FileOutcome, colorize_files, colorize_one, start_batch
+from .run import BatchOptions, BatchResult, FileOutcome, colorize_files, colorize_one, start_batch
 
 __all__ = [
-    "Job", "Plan", "FileOutcome", "BatchResult", "find_inputs", "output_suffix", "plan_outputs", "colorize_one",
+    "Job", "Plan", "BatchOptions", "FileOutcome", "BatchResult", "find_inputs", "output_suffix", "plan_outputs", "colorize_one",
     "start_batch", "colorize_files", "sample_images",
 ]

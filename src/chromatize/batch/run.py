@@ -18,18 +18,31 @@ import cv2
 import numpy as np
 
 from ..color import gray_to_rgb
-from ..infer import check_guidance, check_settings, colorize_photo
-from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, UriPath, as_path, clean_temp_files,
-                  decode_image, read_image, write_image, written_by_chromatize)
+from ..guidance import NO_GUIDANCE, Guidance
+from ..infer import colorize_photo
+from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, UriPath, as_path,
+                  clean_temp_files, decode_image, read_image, write_image, written_by_chromatize)
 from ..models import Colorizer, ModelRunError, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
 
-__all__ = ["FileOutcome", "BatchResult", "colorize_one", "compare_strip", "start_batch", "colorize_files"]
+__all__ = ["FileOutcome", "BatchResult", "BatchOptions", "colorize_one", "compare_strip", "start_batch",
+           "colorize_files"]
 
 
 #: Formats that cannot store an alpha channel.
 NO_ALPHA_SUFFIXES = (".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch names, writes and skips its outputs, the same for every file (see :func:`colorize_files`)."""
+
+    overwrite: bool = False  #: replace outputs that exist (never an input file)
+    compare: bool = False  #: also write ``<stem>_compare.png``: original | gray | colorized
+    suffix: str | None = None  #: output format (``".png"``, ``".jpg"``); None: the input's
+    recursive: bool = False  #: also colorize images in sub-folders of input folders
+    max_pixels: int = DEFAULT_MAX_PIXELS  #: refuse larger images (decompression bombs)
 
 
 @dataclass
@@ -104,16 +117,11 @@ def colorize_one(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     model: "str | os.PathLike | Colorizer | None" = None,
+    guidance: Guidance = NO_GUIDANCE,
     *,
     compare: str | os.PathLike | None = None,
-    render_size: int | None = None,
-    saturation: float | None = None,
     overwrite: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    hints=None,
-    scribbles=None,
-    reference=None,
-    reference_strength: float | None = None,
     data: bytes | None = None,
 ) -> FileOutcome:
     """Colorize one file into ``dst`` (and ``compare``); never raises for a bad file.
@@ -133,17 +141,15 @@ def colorize_one(
         Input file and output file (the format follows ``dst``'s suffix).
     model : name, path, Colorizer or None
         Pass a loaded model when colorizing many files: a name or path is loaded on every call.
+    guidance : chromatize.guidance.Guidance
+        Working size, colour gain, hints, scribbles, reference; a hint outside
+        this photo or scribbles of another size fail this file only.
     compare : path, optional
         Also write ``original | gray | colorized`` there.
-    render_size, saturation : optional
-        As for :func:`chromatize.colorize`.
     overwrite : bool
         Replace outputs that exist.
     max_pixels : int
         Refuse larger images (decompression bombs).
-    hints, scribbles, reference, reference_strength : optional
-        As for :func:`chromatize.colorize`; a hint outside this photo or
-        scribbles of another size fail this file only.
     data : bytes, optional
         The bytes of ``src``, when a distributed runner has read them already;
         decoded as ``src`` would be (None or empty: ``src`` is read, so that an
@@ -172,25 +178,10 @@ def colorize_one(
         return outcome
     try:
         photo = decode_image(data, str(src), max_pixels=max_pixels) if data else read_image(src, max_pixels=max_pixels)
-        out = colorize_photo(photo, load_model(model), render_size, saturation, hints=hints, scribbles=scribbles,
-                             reference=reference, reference_strength=reference_strength)
+        out = colorize_photo(photo, load_model(model), guidance)
         if photo.frames > 1:
             outcome.notes.append(f"{src}: has {photo.frames} frames or pages; colorized the first only")
-        for path in todo:
-            try:
-                if path == dst:
-                    if out.alpha is not None and dst.suffix.lower() in NO_ALPHA_SUFFIXES:
-                        outcome.notes.append(f"{src}: {dst.suffix} cannot store transparency; "
-                                             f"dropped it in {dst} (use --format png to keep it)")
-                    write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
-                else:
-                    write_image(path, compare_strip(photo.rgb, out.rgb, outcome.notes, src), overwrite=overwrite)
-            except OutputExistsError:
-                raise
-            except OSError as exc:  # name the output, not the temp file the error may mention
-                outcome.error = f"{src}: cannot write {path} ({exc.strerror or one_line(exc)})"
-                return outcome
-            outcome.written.append(path)
+        _write_outputs(outcome, photo, out, dst, todo, overwrite)
     except ImageReadError as exc:
         outcome.error = one_line(exc)
     except OutputExistsError:  # another process wrote it meanwhile
@@ -214,34 +205,46 @@ def compare_strip(rgb: np.ndarray, colorized: np.ndarray, notes: list[str], src:
     return np.concatenate([rgb, gray_to_rgb(rgb), colorized], axis=1)
 
 
+def _write_outputs(outcome: FileOutcome, photo: Photo, out: Photo, dst: Path | UriPath, todo: list,
+                   overwrite: bool) -> None:
+    """Write the colorized photo to ``dst`` and the comparison strip to the other path of ``todo``, recording them
+    in ``outcome`` (a write that fails is its ``error``; ``OutputExistsError`` is raised: another process won)."""
+    src = outcome.src
+    for path in todo:
+        try:
+            if path == dst:
+                if out.alpha is not None and dst.suffix.lower() in NO_ALPHA_SUFFIXES:
+                    outcome.notes.append(f"{src}: {dst.suffix} cannot store transparency; "
+                                         f"dropped it in {dst} (use --format png to keep it)")
+                write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
+            else:
+                write_image(path, compare_strip(photo.rgb, out.rgb, outcome.notes, src), overwrite=overwrite)
+        except OutputExistsError:
+            raise
+        except OSError as exc:  # name the output, not the temp file the error may mention
+            outcome.error = f"{src}: cannot write {path} ({exc.strerror or one_line(exc)})"
+            return
+        outcome.written.append(path)
+
+
 def start_batch(
     inputs: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
     model: "str | os.PathLike | Colorizer | None" = None,
-    *,
-    render_size: int | None = None,
-    saturation: float | None = None,
-    compare: bool = False,
-    suffix: str | None = None,
-    recursive: bool = False,
-    hints=None,
-    scribbles=None,
-    reference=None,
-    reference_strength: float | None = None,
-) -> tuple[Plan, Colorizer, dict, BatchResult]:
+    guidance: Guidance = NO_GUIDANCE,
+    options: BatchOptions = BatchOptions(),
+) -> tuple[Plan, Colorizer, BatchResult]:
     """Everything a batch does before its first file; :func:`colorize_files` and distributed runners start here.
 
-    Checks the settings, plans every output (:func:`plan_outputs`), loads the
-    model, checks the guidance once (:func:`chromatize.infer.check_guidance`)
-    and that the output folder is writable, and removes the temp files that
-    killed runs left in the output folders. Parameters are those of :func:`colorize_files`.
+    Plans every output (:func:`plan_outputs`), loads the model, checks that it
+    takes the guidance and that the output folder is writable, and removes the
+    temp files that killed runs left in the output folders. Parameters are
+    those of :func:`colorize_files`, the output options as a :class:`BatchOptions`.
 
     Returns
     -------
     plan : Plan
     model : Colorizer
-    guidance : dict
-        Keywords for :func:`colorize_one` (the parsed hints, scribbles, reference).
     result : BatchResult
         Holding the plan's failures and notes and the temp files removed; add each file's outcome to it.
 
@@ -249,10 +252,9 @@ def start_batch(
     ------
     As :func:`colorize_files`.
     """
-    check_settings(render_size, saturation)
-    plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
+    plan = plan_outputs(inputs, outdir, recursive=options.recursive, suffix=options.suffix, compare=options.compare)
     model = load_model(model)
-    guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
+    guidance.check_model(model)
     out = _local(as_path(outdir))  # an object store: no permission bits, no temp files
     if plan.jobs and out is not None and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"{out}: the output folder is not writable")
@@ -260,26 +262,21 @@ def start_batch(
     for folder in plan.out_folders:
         if _local(folder) is not None:
             result.removed_temp += clean_temp_files(_local(folder))
-    return plan, model, guidance, result
+    return plan, model, result
 
 
 def colorize_files(
     inputs: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
     model: "str | os.PathLike | Colorizer | None" = None,
+    guidance: Guidance = NO_GUIDANCE,
     *,
-    render_size: int | None = None,
-    saturation: float | None = None,
     overwrite: bool = False,
     compare: bool = False,
     suffix: str | None = None,
     recursive: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Callable[[int, int, Path], None] | None = None,
-    hints=None,
-    scribbles=None,
-    reference=None,
-    reference_strength: float | None = None,
 ) -> BatchResult:
     """Colorize files and folders into ``outdir``; a rerun finishes what is missing.
 
@@ -299,8 +296,10 @@ def colorize_files(
         Created if needed.
     model : name, path, Colorizer or None
         None for the default model.
-    render_size, saturation : optional
-        As for :func:`chromatize.colorize`.
+    guidance : chromatize.guidance.Guidance
+        Working size, colour gain, hints, scribbles and reference, the same
+        for every file, parsed once (:meth:`chromatize.Guidance.build`); a
+        hint outside a photo or scribbles of another size fail that file only.
     overwrite : bool
         Replace existing outputs (never an input file).
     compare : bool
@@ -313,10 +312,6 @@ def colorize_files(
         Refuse larger images (decompression bombs).
     progress : callable, optional
         Called as ``progress(done, total, path)`` after each input file.
-    hints, scribbles, reference, reference_strength : optional
-        As for :func:`chromatize.colorize`, the same for every file: checked
-        once before any work (:func:`chromatize.infer.check_guidance`); a hint
-        outside a photo or scribbles of another size fail that file only.
 
     Returns
     -------
@@ -330,18 +325,15 @@ def colorize_files(
         If ``outdir`` is a file.
     PermissionError
         If ``outdir`` is a folder this process cannot write in.
-    ValueError, TypeError
-        If a setting is out of range, or hints or scribbles are given to a model without hint support.
-    chromatize.hints.HintError, chromatize.io.ImageReadError
-        If the hints file, the scribbles or the reference cannot be read (one line naming the file and entry).
+    ValueError
+        If hints or scribbles are given to a model without hint support.
     """
-    plan, model, guidance, result = start_batch(
-        inputs, outdir, model, render_size=render_size, saturation=saturation, compare=compare, suffix=suffix,
-        recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
-        reference_strength=reference_strength)
+    options = BatchOptions(overwrite=overwrite, compare=compare, suffix=suffix, recursive=recursive,
+                           max_pixels=max_pixels)
+    plan, model, result = start_batch(inputs, outdir, model, guidance, options)
     for done, job in enumerate(plan.jobs, 1):
-        result.add(colorize_one(job.src, job.dst, model, compare=job.compare, render_size=render_size,
-                                saturation=saturation, overwrite=overwrite, max_pixels=max_pixels, **guidance))
+        result.add(colorize_one(job.src, job.dst, model, guidance, compare=job.compare, overwrite=overwrite,
+                                max_pixels=max_pixels))
         if progress is not None:
             progress(done, len(plan.jobs), job.src)
     return result

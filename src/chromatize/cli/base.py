@@ -8,10 +8,13 @@ one line; the commands of :mod:`chromatize.cli.photos` and
 from __future__ import annotations
 
 import errno
+import functools
 import sys
+from pathlib import Path
 
 import click
 
+from ..guidance import Guidance
 from ..io import ImageReadError, is_uri
 from ..models import ModelFormatError, ModelRunError
 from ..text import one_line
@@ -97,6 +100,46 @@ def hint_models_text() -> str:
 
 
 model_option = click.option("--model", "-m", default=None, metavar="NAME|PATH", help=_model_help())
+
+
+#: The guidance options, defined once: (flags, click keywords). :func:`guidance_options` adds them.
+GUIDANCE_OPTIONS = [
+    (("--render-size",), dict(type=click.IntRange(8, 4096), default=None,
+                              help="Working size of the model (CNN: longer side, default 256; choosing it: "
+                                   "docs/FINETUNING.md). Never more than each photo's longer side (a larger value "
+                                   "is lowered to it).")),
+    (("--saturation",), dict(type=click.FloatRange(0, 10), default=None,
+                             help="Colour gain relative to the model as shipped: 1 = as shipped (default), "
+                                  "<1 paler, >1 more vivid.")),
+    (("--hints",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                        help="JSON point hints, in the photo's pixels: a list of {\"x\", \"y\", \"color\": "
+                             "\"#rrggbb\" or \"ab\": [a, b], \"size\"} or {\"hints\": [...]}. Applied to every "
+                             "input; a photo they fall outside of fails (see docs/GUIDED.md). "
+                             f"Needs --model {hint_models_text()}.")),
+    (("--scribbles",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                            help="An RGBA PNG of the photo's size whose opaque pixels are colour strokes. Applied "
+                                 "to every input; a photo of another size fails. "
+                                 f"Needs --model {hint_models_text()}.")),
+    (("--reference",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                            help="A colour photo whose colours guide the result (any model).")),
+    (("--reference-strength",), dict(type=click.FloatRange(0, 1), default=None,
+                                     help="How far to move towards the reference's colours: 0..1 (default 0.25).")),
+]
+
+
+def guidance_options(command):
+    """Add the guidance options to a command, which then gets one ``guidance`` keyword: a
+    :class:`~chromatize.guidance.Guidance` built once from them (bad files become one-line errors)."""
+    names = [flags[0].lstrip("-").replace("-", "_") for flags, _ in GUIDANCE_OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        given = {name: kwargs.pop(name) for name in names}
+        return command(*args, guidance=Guidance.build(**given), **kwargs)
+
+    for flags, options in reversed(GUIDANCE_OPTIONS):
+        wrapper = click.option(*flags, **options)(wrapper)
+    return wrapper
 
 
 class StageBars:

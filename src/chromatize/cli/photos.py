@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..text import one_line
-from .base import PathOrURI, StageBars, exit_on_failures, hint_models_text, listen_error, main, model_option
+from .base import PathOrURI, StageBars, exit_on_failures, guidance_options, listen_error, main, model_option
 
 
 @main.command()
@@ -15,9 +15,6 @@ from .base import PathOrURI, StageBars, exit_on_failures, hint_models_text, list
 @model_option
 @click.option("-o", "--out", "outdir", required=True, type=PathOrURI(file_okay=False, path_type=Path),
               help="Output folder, or a URI: s3://bucket/out, gs://bucket/out (through pyarrow).")
-@click.option("--render-size", type=click.IntRange(8, 4096), default=None,
-              help="Working size of the model (CNN: longer side, default 256; choosing it: docs/FINETUNING.md). "
-                   "Never more than each photo's longer side (a larger value is lowered to it).")
 @click.option("--overwrite", is_flag=True,
               help="Redo files whose outputs exist and replace them. Only files chromatize wrote are replaced "
                    "or skipped: an input, or any file of yours in an output's place, fails that file instead. "
@@ -27,20 +24,7 @@ from .base import PathOrURI, StageBars, exit_on_failures, hint_models_text, list
 @click.option("--samples", is_flag=True, help="Colorize the sample photos bundled with chromatize.")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True,
               help="Output format (same: the input's, or png for formats chromatize does not write, e.g. GIF).")
-@click.option("--saturation", type=click.FloatRange(0, 10), default=None,
-              help="Colour gain relative to the model as shipped: 1 = as shipped (default), <1 paler, >1 more vivid.")
-@click.option("--hints", "hints", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON point hints, in the photo's pixels: a list of {\"x\", \"y\", \"color\": \"#rrggbb\" "
-                   "or \"ab\": [a, b], \"size\"} or {\"hints\": [...]}. Applied to every input; a photo "
-                   "they fall outside of fails (see docs/GUIDED.md). "
-                   f"Needs --model {hint_models_text()}.")
-@click.option("--scribbles", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="An RGBA PNG of the photo's size whose opaque pixels are colour strokes. Applied to every "
-                   f"input; a photo of another size fails. Needs --model {hint_models_text()}.")
-@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A colour photo whose colours guide the result (any model).")
-@click.option("--reference-strength", type=click.FloatRange(0, 1), default=None,
-              help="How far to move towards the reference's colours: 0..1 (default 0.25).")
+@guidance_options
 @click.option("--ray", "use_ray", is_flag=True,
               help="Run the batch on Ray Data: a local Ray on this machine, or the cluster of --ray-address. "
                    "The same outputs, names, skip/resume and error report as without it. "
@@ -53,8 +37,7 @@ from .base import PathOrURI, StageBars, exit_on_failures, hint_models_text, list
               help="Ray actors, each holding one model copy. Default: the cluster's CPUs / --ray-threads.")
 @click.option("--ray-threads", type=click.IntRange(1), default=1, show_default=True,
               help="CPU threads (and Ray CPUs) per Ray actor.")
-def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation,
-             hints, scribbles, reference, reference_strength, use_ray, ray_address, ray_workers, ray_threads):
+def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray_workers, ray_threads, **output):
     """Colorize photos (files or folders, or s3://, gs:// URIs) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
@@ -78,26 +61,24 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         chromatize colorize /mnt/archive -o /mnt/colorized -r --ray-address auto --ray-threads 2
         chromatize colorize s3://bucket/scans -o s3://bucket/colorized -r --ray-address auto
     """
-    from ..batch import colorize_files, sample_images
+    from ..batch import BatchOptions, colorize_files, sample_images
 
     inputs = list(inputs) + (sample_images() if samples else [])
     if not inputs:
         raise click.UsageError("give at least one INPUT file or folder, or --samples")
-    run_batch = colorize_files
-    if use_ray or ray_address:
-        from functools import partial
-
-        from ..ray_batch import colorize_files_ray
-
-        run_batch = partial(colorize_files_ray, address=ray_address, workers=ray_workers, threads=ray_threads)
+    fmt = output.pop("fmt")
+    options = BatchOptions(suffix=None if fmt == "same" else "." + fmt, **output)
     bars = StageBars()
+    progress = lambda done, total, _path: bars("colorizing", done, total)  # noqa: E731
     try:
-        result = run_batch(
-            inputs, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite,
-            compare=compare, suffix=None if fmt == "same" else "." + fmt, recursive=recursive,
-            progress=lambda done, total, _path: bars("colorizing", done, total),
-            hints=hints, scribbles=scribbles, reference=reference, reference_strength=reference_strength,
-        )
+        if use_ray or ray_address:
+            from ..batch.ray import colorize_files_ray
+
+            result = colorize_files_ray(inputs, outdir, model, guidance, options, address=ray_address,
+                                        workers=ray_workers, threads=ray_threads, progress=progress)
+        else:
+            result = colorize_files(inputs, outdir, model, guidance, progress=progress, overwrite=options.overwrite,
+                                    compare=options.compare, suffix=options.suffix, recursive=options.recursive)
     finally:
         bars.close()
     for note in result.notes:
@@ -122,24 +103,24 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write an HTML report (index.html + thumbs/) into this folder.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--hints", "hint_counts", default=None, metavar="N,N,...",
+@click.option("--hint-counts", "hint_counts", default=None, metavar="N,N,...",
               help="Hint sweep (Zhang et al. 2017): score each model with N simulated user points per photo "
                    "(5x5 squares of the true mean colour, drawn around the centre), e.g. 0,1,2,5,10,20,50,100. "
                    "Models must accept hints (cnn, levin); the report then holds the tables and a plot.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sweep's points (--hints).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sweep's points (--hint-counts).")
 def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite, hint_counts, seed):
     """Score models and the gray and mean-a*b* baselines on datasets (folders or files).
 
     Each image is reduced to --size on its longer side, colorized from its own
     L and compared with itself (see docs/EVALUATION.md). Files that cannot be
-    read are listed at the end and make the exit status 1. With --hints, each
+    read are listed at the end and make the exit status 1. With --hint-counts, each
     model is scored instead at every number of points (docs/GUIDED.md).
 
     \b
     Example:
         chromatize evaluate ../shared/datasets/kodak24 --model mlp --model cnn
         chromatize evaluate photos/ -m my_model --json scores.json --csv scores.csv --report eval_report
-        chromatize evaluate ../shared/datasets/kodak24 -m cnn -m levin --hints 0,1,2,5,10,20,50,100 --report sweep
+        chromatize evaluate ../shared/datasets/kodak24 -m cnn -m levin --hint-counts 0,1,2,5,10,20,50,100 --report sweep
     """
     from ..evaluate import format_sweep, format_table, parse_counts, run_evaluation, run_sweep
 
@@ -148,7 +129,7 @@ def evaluate(data, models, size, json_path, csv_path, report_dir, overwrite, hin
         try:
             counts = parse_counts(hint_counts)
         except ValueError as exc:
-            raise click.BadParameter(one_line(exc), param_hint="--hints") from None
+            raise click.BadParameter(one_line(exc), param_hint="--hint-counts") from None
     bars = StageBars()
     try:
         if counts is None:

@@ -14,7 +14,7 @@ for every image of a dataset and every count N:
    Zhang's ``add_color_patches_rand_gt(samp='normal')``. The hints for N are
    the first N of the sequence (nested: N = 10 adds 5 points to N = 5); each
    carries the mean true a*b* of its square.
-3. **Colorize** with ``chromatize.infer.colorize_photo(..., hints=...)`` at the
+3. **Colorize** with ``chromatize.infer.colorize_photo(..., Guidance(hints=...))`` at the
    model's default working size, and **score** with ``compute_all`` in uint8
    RGB (PSNR, CIEDE2000).
 
@@ -48,6 +48,7 @@ from ..models import Colorizer, load_model
 from ..text import html_table, markdown_table, one_line
 from .protocol import DEFAULT_SIZE, dataset_files, resize_longer
 from .results import check_outputs, format_value
+from ..guidance import Guidance
 
 __all__ = [
     "DEFAULT_COUNTS", "PATCH", "SWEEP_METRICS", "ZHANG_2017", "SweepResult", "parse_counts", "sweep_points",
@@ -231,7 +232,7 @@ def sweep(
                 for model, name in zip(loaded, model_names):
                     for n in counts:
                         hints = sweep_hints(ab_true, corners[:n], patch) if n else None
-                        pred = colorize_photo(Photo(truth), model, hints=hints).rgb
+                        pred = colorize_photo(Photo(truth), model, Guidance(hints=tuple(hints or ()))).rgb
                         rows.append({"dataset": ds, "image": image, "model": name, "points": n,
                                      **compute_all(pred, truth, metrics)})
             except (ImageReadError, ValueError) as exc:

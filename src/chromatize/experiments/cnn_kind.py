@@ -15,8 +15,10 @@ import torch
 
 from ..color import AB_NORM, normalise_L
 from ..data import random_crops
-from ..models.cnn import OUT_STRIDE, Decoding
-from ..models.cnn_torch import CNNConfig, ColorNet, TorchCNN, folder_config, loss_fn
+from ..models.cnn import OUT_STRIDE, Decoding, folder_config
+from ..models.cnn.small_net import CNNConfig, ColorNet
+from ..models.cnn.torch_io import TorchCNN
+from ..models.cnn.losses import loss_fn
 from ..train.cnn_run import torch_threads
 from .trials import Trained
 
@@ -28,21 +30,21 @@ TRIAL_LR = 2e-3
 
 
 def train_trial(train, seed: int, settings, progress=None):
-    """Trainer for ``chromatize.experiments.KINDS``: train a CNN on ``train.rgb``.
+    """Trainer for ``chromatize.experiments.seed_trials.KINDS``: train a CNN on ``train.rgb``.
 
     Parameters
     ----------
     train : chromatize.data.ImageSet
         Training photos (``rgb``, square, ``settings.size``).
     seed : int
-    settings : chromatize.experiments.TrialSettings
+    settings : chromatize.experiments.trials.TrialSettings
         Only ``size`` is used: crops are the whole photo (side rounded down to a multiple of 16).
     progress : callable, optional
         Called with 1 after each step.
 
     Returns
     -------
-    chromatize.experiments.Trained
+    chromatize.experiments.trials.Trained
         The model (run at the photos' own size) and the loss of each step.
     """
     with torch_threads(1):  # tiny batches: one thread is about as fast, and robust on a shared CPU

@@ -17,7 +17,6 @@ from .images import (
     decode_image,
     encode_png,
     list_images,
-    png_data_uri,
     read_image,
     thumbnail,
     write_image,
@@ -27,7 +26,8 @@ from .uri import UriPath, as_path, is_uri, location
 
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
-    "read_image", "decode_image", "encode_png", "png_data_uri", "thumbnail", "write_image", "written_by_chromatize", "OUTPUT_MARK", "list_images",
+    "read_image", "decode_image", "encode_png", "thumbnail", "write_image", "written_by_chromatize", "OUTPUT_MARK",
+    "list_images",
     "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
     "UriPath", "as_path", "is_uri", "location",
 ]

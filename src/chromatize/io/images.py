@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import warnings
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ __all__ = [
     "read_image",
     "decode_image",
     "encode_png",
-    "png_data_uri",
     "thumbnail",
     "write_image",
     "written_by_chromatize",
@@ -290,11 +288,6 @@ def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None, *, compress_lev
     buf = BytesIO()
     img.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
-
-
-def png_data_uri(rgb: np.ndarray) -> str:
-    """An RGB uint8 image as a ``data:image/png;base64,...`` URI for ``<img src>``."""
-    return "data:image/png;base64," + base64.b64encode(encode_png(rgb)).decode("ascii")
 
 
 def thumbnail(rgb: np.ndarray, max_side: int) -> np.ndarray:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, ModelRunError, read_config
 
-__all__ = ["load_model", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "ModelRunError",
-           "DEFAULT_MODEL", "MODEL_FREE", "hint_models"]
+__all__ = ["load_model", "resolve_model_folder", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError",
+           "ModelRunError", "DEFAULT_MODEL", "MODEL_FREE", "hint_models"]
 
 #: family name in config.json -> module in this package.
 FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn"}
@@ -90,15 +90,40 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
     """
     if isinstance(name_or_path, Colorizer):
         return name_or_path
-    if name_or_path is None or str(name_or_path) == "default":
-        name_or_path = DEFAULT_MODEL
-    text = str(name_or_path)
-    if text == "gray":
-        return GrayBaseline()
-    if text == "levin":
+    text = "default" if name_or_path is None else str(name_or_path)
+    folder = resolve_model_folder(text)
+    if folder is None:
+        if text == "gray":
+            return GrayBaseline()
         from .levin import LevinColorizer  # imports scipy: only when asked for
 
         return LevinColorizer()
+    named = Path(DEFAULT_MODEL if text == "default" else text)
+    name = named.parent.name if named.name == "config.json" else named.name  # a run's folder: the run's name
+    config = read_config(folder)
+    family = config["family"]
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ModelFormatError(f"{folder}: unknown model family {family!r} (known: {', '.join(FAMILIES)})")
+    module = importlib.import_module(FAMILIES[family])
+    model = module.load(folder, config)
+    # Tables and reports name a model as the user named it: the bundled name or the folder.
+    model.name = name
+    return model
+
+
+def resolve_model_folder(name_or_path: str | os.PathLike) -> Path | None:
+    """The model folder a name or path means (see :func:`load_model`); None for a model-free name.
+
+    Raises
+    ------
+    ModelFormatError
+        If the name is unknown and no such folder exists.
+    """
+    text = str(name_or_path)
+    if text == "default":
+        text = DEFAULT_MODEL
+    if text in MODEL_FREE:
+        return None
     folder = Path(text)
     if folder.name == "config.json":
         folder = folder.parent
@@ -108,19 +133,9 @@ def load_model(name_or_path: str | os.PathLike | Colorizer | None = None) -> Col
             known = ", ".join(bundled_models() + MODEL_FREE)
             raise ModelFormatError(f"{text}: no such model file or folder, and not a bundled model ({known})")
         folder = bundled
-    name = folder.name
     if (folder / "best" / "config.json").is_file() and not (folder / "model.onnx").is_file():
-        # a training run's folder: its best model, named after the run
-        folder = folder / "best"
-    config = read_config(folder)
-    family = config["family"]
-    if family not in FAMILIES:
-        raise ModelFormatError(f"{folder}: unknown model family {family!r} (known: {', '.join(FAMILIES)})")
-    module = importlib.import_module(FAMILIES[family])
-    model = module.load(folder, config)
-    # Tables and reports name a model as the user named it: the bundled name or the folder.
-    model.name = name
-    return model
+        folder = folder / "best"  # a training run's folder: its best model
+    return folder
 
 
 def mean_baseline(model: Colorizer) -> MeanABBaseline:

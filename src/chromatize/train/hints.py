@@ -1,4 +1,4 @@
-"""Training the hint head (:mod:`chromatize.models.hint_head`) on a frozen automatic CNN.
+"""Training the hint head (:mod:`chromatize.models.cnn.hint_head`) on a frozen automatic CNN.
 
 ``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
 photos, holds out the same validation split as ``chromatize train cnn`` with
@@ -44,11 +44,13 @@ from ..io import Photo, list_images
 from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
-from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, bin_prior, edge_features,
-                                hint_keys)
-from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
+from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
+from ..models.cnn.config import HintHeadConfig
+from ..models.cnn.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, Keys, Reach, bin_prior, edge_features,
+                                    hint_keys)
+from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
+from ..guidance import Guidance
 
 __all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
            "REFINE_REACHES"]
@@ -83,7 +85,7 @@ class HintTrainConfig:
     threads: int = 2
     head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
     init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
-    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.hint_head.bin_prior`), in training
+    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.cnn.hint_head.bin_prior`), in training
     #: and in the saved model; 0: none. The shipped head's setting.
     prior_gamma: float = 0.1
     prior_sigma: float = 10.0  #: its width, a*b* units
@@ -177,10 +179,10 @@ class _Trainer:
         unit = torch.full((b,), UNIT_SIZE / cfg.long_side)  # crops are cut from photos of long_side px, as at inference
         edge = np.stack([edge_features(L[i, 0], autos[i]) for i in range(b)]).transpose(0, 3, 1, 2)  # (B, 3, H, W)
         auto = torch.from_numpy(np.stack(autos).transpose(0, 3, 1, 2) / np.float32(AB_NORM))  # (B, 2, H, W)
-        change = attend_batch(emb, beta, torch.from_numpy(index), torch.from_numpy(residual),
-                              torch.from_numpy(logw), self.head.sigmas, unit, torch.from_numpy(q),
-                              self.head.config.heads, torch.from_numpy(np.ascontiguousarray(edge)),
-                              self.head.edge_weights, auto, self.head.alpha)
+        keys = Keys(torch.from_numpy(index), torch.from_numpy(residual), torch.from_numpy(logw))
+        reach = Reach(self.head.sigmas, unit, self.head.edge_weights, self.head.alpha)
+        change = attend_batch(emb, beta, keys, torch.from_numpy(q), self.head.config.heads, reach,
+                              edge=torch.from_numpy(np.ascontiguousarray(edge)), auto=auto)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference
@@ -199,8 +201,7 @@ class _Trainer:
                 e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
             return e.numpy(), b.numpy()
 
-        net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy(),
-                                 alpha=float(head.alpha.detach()), prior=self.prior)
+        net.hint_head = HintHead(query, head_entry(head, self.prior))
         return net
 
 
@@ -213,7 +214,7 @@ def sweep_score(colorizer, photos: Sequence[np.ndarray], counts: Sequence[int] =
         corners = sweep_points(truth.shape[:2], max(counts, default=0), np.random.default_rng([seed, 4, i]), patch)
         for n in scores:
             hints = sweep_hints(ab_true, corners[:n], patch) if n else None
-            pred = colorize_photo(Photo(truth), colorizer, hints=hints).rgb
+            pred = colorize_photo(Photo(truth), colorizer, Guidance(hints=tuple(hints or ()))).rgb
             scores[n].append(compute_all(pred, truth, ["psnr_rgb"])["psnr_rgb"])
     return {f"psnr_{n}": float(np.mean(v)) for n, v in scores.items()}
 
@@ -247,10 +248,8 @@ def tune_refine(folder: str | os.PathLike, val: Sequence[np.ndarray], reaches=RE
 def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
     """A complete model folder: the base network (ONNX with features), the head, the config."""
     folder.mkdir(parents=True, exist_ok=True)
-    entry = save_head(trainer.head, folder)
-    if trainer.prior:
-        entry["bin_prior"] = {"gamma": trainer.prior[0], "sigma": trainer.prior[1]}
-    cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra, "hint_head": entry})
+    entry = replace(save_head(trainer.head, folder), bin_prior=trainer.prior or None)
+    cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra}, hint_head=entry)
     save_model(trainer.base, folder, cfg)
     export_onnx(trainer.base, folder / "model.onnx", features=True)
     for name in ("NOTICE",):
@@ -275,12 +274,13 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         raise FileExistsError(f"{out}: holds a run already (use --overwrite)")
     base_dir = _base_dir(config.base)
     base, folder = load_torch(base_dir)
-    if not hasattr(base, "forward_features"):
+    if not base.has_features:
         raise ValueError(f"{base_dir}: a hint head needs an effnet CNN (one that returns decoder features)")
     base.eval()
     for p in base.parameters():
         p.requires_grad_(False)
-    folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")})
+    folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
+                     hint_head=None)
     photos = load_photos(list_images(data, recursive=True), config.long_side)
     if len(photos) < 2:
         raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")

@@ -84,7 +84,7 @@ def train_mlp(
 
     Examples
     --------
-    >>> from chromatize.train_mlp import train_mlp
+    >>> from chromatize.train.mlp import train_mlp
     >>> from chromatize.models.mlp import MLPConfig
     >>> result = train_mlp(["photos/"], "my_mlp", MLPConfig(epochs=2))  # doctest: +SKIP
     """

@@ -20,6 +20,7 @@ from ..infer import colorize_photo, lightness, merge_full
 from ..io import Photo
 from ..metrics import compute_all
 from ..models.cnn import Decoding, NetColorizer, decode
+from ..guidance import Guidance
 
 __all__ = ["ValidationSet", "validate", "tune_decoding", "selection_score", "RENDER_SIZE"]
 
@@ -73,7 +74,7 @@ def validate(net: NetColorizer, val: ValidationSet) -> dict:
     """Metrics of ``net`` on validation photos (colorized from their own L at RENDER_SIZE)."""
     if not len(val):
         return {}
-    scores = [compute_all(colorize_photo(Photo(p), net, RENDER_SIZE).rgb, p, _METRICS) for p in val.photos]
+    scores = [compute_all(colorize_photo(Photo(p), net, Guidance(render_size=RENDER_SIZE)).rgb, p, _METRICS) for p in val.photos]
     return _summarise(scores, val.gray)
 
 

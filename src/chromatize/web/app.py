@@ -33,9 +33,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..hints import HintError, parse_hints
+from ..guidance import Guidance
+from ..hints import HintError
 from ..infer import colorize_photo
-from ..io import ImageReadError, Photo, decode_image, encode_png
+from ..io import ImageReadError, decode_image, encode_png
 from ..models import (
     DEFAULT_MODEL,
     Colorizer,
@@ -165,10 +166,9 @@ async def read_form(request: Request, files: tuple[str, ...], fields: tuple[str,
         await form.close()  # temp files of large parts are removed here
 
 
-def _guidance(photo: Photo, form: dict, limits: Limits) -> dict:
-    """The keywords for ``colorize_photo`` from the form's hints, scribbles and reference."""
-    shape = photo.rgb.shape[:2]
-    out = {}
+def _guidance(form: dict, limits: Limits) -> Guidance:
+    """The form's settings, hints, scribbles and reference, parsed once."""
+    hints = None
     if form.get("hints", "").strip():
         try:
             obj = parse_json(form["hints"])
@@ -177,18 +177,18 @@ def _guidance(photo: Photo, form: dict, limits: Limits) -> dict:
         hints = obj["hints"] if isinstance(obj, dict) and "hints" in obj else obj
         if isinstance(hints, list) and len(hints) > limits.max_hints:
             raise HintError(f"hints: {len(hints)} hints, the limit is {limits.max_hints}")
-        parse_hints(obj, "hints", shape)  # checks every entry, naming it
-        if hints:
-            out["hints"] = hints
+        hints = obj
+    scribbles = reference = None
     if form.get("scribbles"):
-        scribbles = decode_image(form["scribbles"], form["scribbles_name"], max_pixels=limits.max_pixels)
-        if scribbles.alpha is None:
+        photo = decode_image(form["scribbles"], form["scribbles_name"], max_pixels=limits.max_pixels)
+        if photo.alpha is None:
             raise HintError("scribbles: need an image with transparency (RGBA PNG): opaque pixels are strokes")
-        if scribbles.alpha.any():
-            out["scribbles"] = np.dstack([scribbles.rgb, scribbles.alpha])
+        if photo.alpha.any():
+            scribbles = np.dstack([photo.rgb, photo.alpha])
     if form.get("reference"):
-        out["reference"] = decode_image(form["reference"], form["reference_name"], max_pixels=limits.max_pixels).rgb
-    return out
+        reference = decode_image(form["reference"], form["reference_name"], max_pixels=limits.max_pixels).rgb
+    return Guidance.build(render_size=form["render_size"], saturation=form["saturation"], hints=hints,
+                          scribbles=scribbles, reference=reference)
 
 
 def create_app(model: str | None = None, limits: Limits | None = None) -> FastAPI:
@@ -212,6 +212,14 @@ def create_app(model: str | None = None, limits: Limits | None = None) -> FastAP
     app = FastAPI(title="chromatize", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.pool, app.state.models, app.state.limits = pool, models, limits
     app.add_middleware(Guard, limits=limits)
+    _add_error_handlers(app)
+    _add_page_routes(app)
+    _add_api_routes(app, models, limits, pool)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error becomes a one-line JSON answer: ours with their status, FastAPI's, and anything else as 500."""
 
     @app.exception_handler(WebError)
     async def web_error(_request, exc: WebError):
@@ -230,6 +238,28 @@ def create_app(model: str | None = None, limits: Limits | None = None) -> FastAP
         return Response(json_error_body(f"internal error: {one_line(exc)}"), 500, SECURITY_HEADERS,
                         media_type="application/json")
 
+
+def _add_page_routes(app: FastAPI) -> None:
+    """The page and its static files."""
+    def static(name: str) -> bytes:
+        return (resources.files(__package__) / "static" / name).read_bytes()
+
+    page = static("index.html")
+
+    @app.get("/")
+    async def index():
+        return Response(page, media_type="text/html; charset=utf-8",
+                        headers={**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP})
+
+    @app.get("/static/{name}")
+    async def static_file(name: str):
+        if name not in STATIC:
+            raise WebError(404, f"/static/{name}: not found")
+        return Response(static(name), media_type=STATIC[name], headers=SECURITY_HEADERS)
+
+
+def _add_api_routes(app: FastAPI, models: "Models", limits: Limits, pool: WorkPool) -> None:
+    """The JSON/PNG API: the model list, colorizing, colour suggestions; work runs in ``pool``."""
     async def work(fn, *args):
         """Run a job in the pool; the request's content errors become 400, lack of memory 503."""
         try:
@@ -247,22 +277,6 @@ def create_app(model: str | None = None, limits: Limits | None = None) -> FastAP
                 pass
             raise pool.busy_error()
 
-    def static(name: str) -> bytes:
-        return (resources.files(__package__) / "static" / name).read_bytes()
-
-    page = static("index.html")
-
-    @app.get("/")
-    async def index():
-        return Response(page, media_type="text/html; charset=utf-8",
-                        headers={**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP})
-
-    @app.get("/static/{name}")
-    async def static_file(name: str):
-        if name not in STATIC:
-            raise WebError(404, f"/static/{name}: not found")
-        return Response(static(name), media_type=STATIC[name], headers=SECURITY_HEADERS)
-
     @app.get("/api/models")
     async def list_models():
         described = await work(models.describe)
@@ -272,9 +286,7 @@ def create_app(model: str | None = None, limits: Limits | None = None) -> FastAP
     def colorize_job(form: dict) -> tuple[bytes, float]:
         t = time.perf_counter()
         photo = decode_image(form["image"], form["image_name"], max_pixels=limits.max_pixels)
-        chosen = models.get(form.get("model"))
-        guidance = _guidance(photo, form, limits)
-        out = colorize_photo(photo, chosen, form["render_size"], form["saturation"], **guidance)
+        out = colorize_photo(photo, models.get(form.get("model")), _guidance(form, limits))
         return encode_png(out.rgb, out.alpha, compress_level=1), time.perf_counter() - t  # speed over size
 
     @app.post("/api/colorize")
@@ -310,5 +322,3 @@ def create_app(model: str | None = None, limits: Limits | None = None) -> FastAP
                 raise WebError(400, f"{key}: missing (the hint's pixel coordinate)")
         form["render_size"] = _number(form, "render_size", int, 8, limits.max_render_size)
         return JSONResponse(await work(suggest_job, form), headers=SECURITY_HEADERS)
-
-    return app

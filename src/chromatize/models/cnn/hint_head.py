@@ -8,7 +8,7 @@ second part on top of a frozen automatic network, from simulated hints
 
 1. The automatic network runs as always and also returns its decoder's
    features at stride 4. A small head (``hint_head.onnx``; its torch twin is
-   :mod:`chromatize.models.hint_head_torch`) turns them, plus the full-size L,
+   :mod:`chromatize.models.cnn.hint_head_net`) turns them, plus the full-size L,
    into an embedding of ``heads x dim`` channels and a "keep the automatic
    colour" logit ``beta`` at every pixel of the working size (trained so);
    the exported head gives their means over 4x4 blocks directly, the queries
@@ -60,15 +60,16 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from ..color import AB_NORM, L_CENT, L_NORM
-from ..text import one_line
-from .base import ModelFormatError, check_number, check_section, onnx_session, run_onnx
+from ...color import AB_NORM, L_CENT, L_NORM
+from ..base import onnx_session, run_onnx
+from .config import HintHeadEntry
 
-__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "bin_prior", "attend", "HintHead"]
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -95,47 +96,8 @@ def edge_features(L: np.ndarray, auto_ab: np.ndarray) -> np.ndarray:
     return np.concatenate([L[..., None], auto_ab], axis=-1).astype(np.float32) / np.float32(EDGE_SCALE)
 
 
-@dataclass(frozen=True)
-class HintHeadConfig:
-    """Settings of a hint head; saved in ``config.json`` under ``hint_head``."""
-
-    feat_channels: int = 64  #: channels of the decoder features it reads (stride 4)
-    heads: int = 4
-    dim: int = 16  #: embedding channels per head
-    l_width: int = 8  #: channels of the small full-size convolution on L
-    sigmas: tuple = (8.0, 24.0, 64.0, 256.0)  #: initial reach of each head, px at UNIT_SIZE
-    alpha: float = 0.5  #: initial share of a hint's own colour (:func:`attend`), learned in 0..1
-
-    def __post_init__(self):
-        object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
-        if len(self.sigmas) != self.heads:
-            raise ValueError(f"sigmas must have one value per head ({self.heads}), got {len(self.sigmas)}")
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha must be a number in 0..1, got {self.alpha!r}")
-
-    @classmethod
-    def from_dict(cls, d: object, where: str = "hint_head") -> "HintHeadConfig":
-        """Build from a saved dict, checking keys and types.
-
-        Raises
-        ------
-        ModelFormatError
-            Naming ``where`` and the offending key.
-        """
-        check_section(d, cls, where, "hint_head")
-        for key in ("feat_channels", "heads", "dim", "l_width"):
-            check_number(d.get(key, 1), int, where, f"hint_head {key}", 1, 4096)
-        s = d.get("sigmas", [1.0] * d.get("heads", cls.heads))
-        if not isinstance(s, (list, tuple)) or not all(isinstance(v, (int, float)) and v > 0 for v in s):
-            raise ModelFormatError(f"{where}: hint_head 'sigmas' must be a list of positive numbers, got {s!r}")
-        try:
-            return cls(**d)
-        except ValueError as exc:
-            raise ModelFormatError(f"{where}: {one_line(exc)}") from None
-
-
 def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell: int = CELL,
-              max_keys: int = MAX_KEYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              max_keys: int = MAX_KEYS) -> Keys:
     """The keys of a guide: one per hinted cell (module docstring, step 2).
 
     Parameters
@@ -151,6 +113,8 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
 
     Returns
     -------
+    Keys
+        A named tuple of three arrays:
     index : ndarray of int64, shape (K,)
         Flat index (row * W + col) of the pixel nearest each key's hinted centroid.
     residual : ndarray of float32, shape (K, 2)
@@ -178,7 +142,7 @@ def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell:
     diff = (guide_ab[ys, xs] - auto_ab[ys, xs]).astype(np.float64)  # (P, 2)
     residual = np.stack([cells(diff[:, c]) / mm for c in range(2)], axis=-1) / AB_NORM
     logw = np.log(mm / (cell * cell))
-    return cy * w + cx, residual.astype(np.float32), logw.astype(np.float32)
+    return Keys(cy * w + cx, residual.astype(np.float32), logw.astype(np.float32))
 
 
 def bin_prior(centers: np.ndarray, guide_ab: np.ndarray, mask: np.ndarray, gamma: float, sigma: float,
@@ -214,10 +178,33 @@ def pool(a: np.ndarray, s: int) -> np.ndarray:
     return a.reshape(*a.shape[:-2], h // s, s, w // s, s).mean(axis=(-3, -1), dtype=np.float32)
 
 
-def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.ndarray, logw: np.ndarray,
-           sigmas: np.ndarray, unit: float = 1.0, block: int = QUERY_BLOCK, edge: np.ndarray | None = None,
-           edge_weights: np.ndarray | None = None, stride: int = 1, auto_ab: np.ndarray | None = None,
-           alpha: float = 0.0) -> np.ndarray:
+class Keys(NamedTuple):
+    """The keys of :func:`attend`, one per hinted cell (:func:`hint_keys`)."""
+
+    index: np.ndarray  #: (K,) int64: the flat pixel of each key in the (H, W) image
+    residual: np.ndarray  #: (K, 2) float32: hint a*b* minus automatic a*b*, / AB_NORM
+    logw: np.ndarray  #: (K,) float32: log of the cell's hinted share
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far and along what a hint reaches in :func:`attend`: the head's learned scalars at a working size."""
+
+    #: (heads,) reach of each head, in units.
+    sigmas: np.ndarray
+    #: Length of one working pixel in units (``UNIT_SIZE / longer side``).
+    unit: float = 1.0
+    #: (heads, C) weight of each edge feature's squared difference (>= 0); None: no edge terms.
+    edge_weights: np.ndarray | None = None
+    #: How much of a hint's own colour, not only its residual, a pixel takes: each key carries
+    #: ``residual + alpha * auto_ab(key)`` and a pixel gives back ``alpha * auto_ab(pixel)`` times its total
+    #: weight on the keys. 0: residuals only; 1: a pixel fully attending to a key takes the key's hinted colour
+    #: (Levin et al.'s propagation does that).
+    alpha: float = 0.0
+
+
+def attend(emb: np.ndarray, beta: np.ndarray, keys: Keys, reach: Reach, *, edge: np.ndarray | None = None,
+           auto_ab: np.ndarray | None = None, stride: int = 1, block: int = QUERY_BLOCK) -> np.ndarray:
     """Every pixel's softmax-weighted hint over the keys and the null slot (module docstring, step 3).
 
     Parameters
@@ -228,27 +215,20 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
         takes its block's).
     beta : ndarray of float32, shape (H / stride, W / stride)
         Logit of the null slot (keep the automatic colour), at the queries.
-    index, residual, logw : from :func:`hint_keys` (index: flat pixel of the (H, W) image)
-    sigmas : ndarray, shape (heads,)
-        Reach of each head in units.
-    unit : float
-        Length of one working pixel in units (``UNIT_SIZE / longer side``).
+    keys : Keys
+        From :func:`hint_keys`.
+    reach : Reach
+        The heads' reach, the unit, the edge weights and the share ``alpha`` of a hint's own colour.
     edge : ndarray of float32, shape (H, W, C), optional
         Per-pixel features compared between query and key (:func:`edge_features`).
-    edge_weights : ndarray, shape (heads, C), optional
-        Weight of each feature's squared difference, per head (>= 0).
+    auto_ab : ndarray of float32, shape (H, W, 2), optional
+        The automatic a*b*; needed when ``reach.alpha`` > 0.
     stride : int
         With s > 1 a query is an s x s block (its edge features the block's
         means, its position the block's centre) and the result is upsampled
         (bilinear) to (H, W): 1 / s^2 of the work.
-    auto_ab : ndarray of float32, shape (H, W, 2), optional
-        The automatic a*b*; needed when ``alpha`` > 0.
-    alpha : float
-        How much of a hint's own colour, not only its residual, a pixel
-        takes: each key carries ``residual + alpha * auto_ab(key)`` and a
-        pixel gives back ``alpha * auto_ab(pixel)`` times its total weight on
-        the keys. 0: residuals only; 1: a pixel fully attending to a key
-        takes the key's hinted colour (Levin et al.'s propagation does that).
+    block : int
+        Query pixels per matrix product (bounds the memory: heads x block x keys floats).
 
     Returns
     -------
@@ -257,38 +237,13 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     """
     if not (isinstance(stride, int) and stride >= 1):
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
-    heads, dim, qh, qw = emb.shape
+    _, _, qh, qw = emb.shape
     h, w = qh * stride, qw * stride
-    ky, kx = np.divmod(index, w)
-    kq = emb.reshape(heads, dim, qh * qw)[:, :, (ky // stride) * qw + kx // stride] / np.float32(math.sqrt(dim))
-    kyx = np.stack([ky - (h - 1) / 2, kx - (w - 1) / 2]).astype(np.float32)  # (2, K)
-    kg = None if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, h * w)[:, index].astype(np.float32)
-    if edge is not None:
-        edge = np.moveaxis(pool(np.moveaxis(edge, -1, 0), stride), 0, -1)
-    n = qh * qw
-    # Every term of the logit is a product of a query part and a key part, so one matmul per
-    # head gives it all: with (y, x) relative to the centre, g the edge features, v = 1 / (2 sigma^2),
-    #   <q, k> / sqrt(dim) + 2v (yq yk + xq xk) + 2 sum_c w_c gq_c gk_c
-    #   + [-v (yq^2 + xq^2) - sum_c w_c gq_c^2] * 1 + 1 * [-v (yk^2 + xk^2) - sum_c w_c gk_c^2 + logw].
-    inv = 0.5 / np.square(np.asarray(sigmas, np.float32) / np.float32(unit))  # (heads,), per working px^2
-    y, x = np.divmod(np.arange(n), qw)
-    yx = np.stack([(y + 0.5) * stride - 0.5 - (h - 1) / 2, (x + 0.5) * stride - 0.5 - (w - 1) / 2]).astype(np.float32)
-    g = np.zeros((0, n), np.float32) if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, n).astype(np.float32)
-    ew = np.zeros((heads, len(g)), np.float32) if edge is None else np.asarray(edge_weights, np.float32)
-    q = emb.reshape(heads, dim, n)  # (heads, dim, N), channels first: no transposes of the big arrays
-    gw = ew[:, :, None] * g[None]  # (heads, C, N)
-    own = -inv[:, None] * np.square(yx).sum(axis=0)[None] - (gw * g[None]).sum(axis=1)  # (heads, N)
-    ones = np.ones((heads, 1, n), np.float32)
-    qa = np.concatenate([q, 2 * inv[:, None, None] * yx[None], 2 * gw, own[:, None], ones], axis=1)  # (heads, F, N)
-    kk = len(index)
-    kg = np.zeros((0, kk), np.float32) if kg is None else kg
-    kown = -inv[:, None] * np.square(kyx).sum(axis=0)[None] - (ew[:, :, None] * np.square(kg)[None]).sum(axis=1)
-    ka = np.concatenate([kq, np.broadcast_to(kyx, (heads, 2, kk)), np.broadcast_to(kg, (heads, len(kg), kk)),
-                         ones[:, :, :kk], (kown + logw[None])[:, None]], axis=1)  # (heads, F, K)
-    ka = np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
-    values = residual.astype(np.float32)
+    qa, ka = _logit_factors(emb, keys, reach, edge, stride)
+    kk, n, alpha = len(keys.index), qh * qw, reach.alpha
+    values = keys.residual.astype(np.float32)
     if alpha:
-        key_ab = auto_ab.reshape(-1, 2)[index] / np.float32(AB_NORM)
+        key_ab = auto_ab.reshape(-1, 2)[keys.index] / np.float32(AB_NORM)
         values = np.concatenate([values + np.float32(alpha) * key_ab, np.ones((kk, 1), np.float32)], axis=1)
     b = beta.reshape(n).astype(np.float32)
     out = np.empty((values.shape[1], n), np.float32)
@@ -310,6 +265,42 @@ def attend(emb: np.ndarray, beta: np.ndarray, index: np.ndarray, residual: np.nd
     return change
 
 
+def _logit_factors(emb: np.ndarray, keys: Keys, reach: Reach, edge: np.ndarray | None,
+                   stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """The query factors (heads, F, N) and key factors (heads, K, F) whose product is :func:`attend`'s logits.
+
+    Every term of the logit is a product of a query part and a key part, so one matmul per head gives it
+    all: with (y, x) relative to the centre, g the edge features, v = 1 / (2 sigma^2),
+    ``<q, k> / sqrt(dim) + 2v (yq yk + xq xk) + 2 sum_c w_c gq_c gk_c
+    + [-v (yq^2 + xq^2) - sum_c w_c gq_c^2] * 1 + 1 * [-v (yk^2 + xk^2) - sum_c w_c gk_c^2 + logw]``.
+    """
+    heads, dim, qh, qw = emb.shape
+    h, w, index = qh * stride, qw * stride, keys.index
+    ky, kx = np.divmod(index, w)
+    kq = emb.reshape(heads, dim, qh * qw)[:, :, (ky // stride) * qw + kx // stride] / np.float32(math.sqrt(dim))
+    kyx = np.stack([ky - (h - 1) / 2, kx - (w - 1) / 2]).astype(np.float32)  # (2, K)
+    kg = None if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, h * w)[:, index].astype(np.float32)
+    if edge is not None:
+        edge = np.moveaxis(pool(np.moveaxis(edge, -1, 0), stride), 0, -1)
+    n = qh * qw
+    inv = 0.5 / np.square(np.asarray(reach.sigmas, np.float32) / np.float32(reach.unit))  # (heads,), per px^2
+    y, x = np.divmod(np.arange(n), qw)
+    yx = np.stack([(y + 0.5) * stride - 0.5 - (h - 1) / 2, (x + 0.5) * stride - 0.5 - (w - 1) / 2]).astype(np.float32)
+    g = np.zeros((0, n), np.float32) if edge is None else np.moveaxis(edge, -1, 0).reshape(-1, n).astype(np.float32)
+    ew = np.zeros((heads, len(g)), np.float32) if edge is None else np.asarray(reach.edge_weights, np.float32)
+    q = emb.reshape(heads, dim, n)  # (heads, dim, N), channels first: no transposes of the big arrays
+    gw = ew[:, :, None] * g[None]  # (heads, C, N)
+    own = -inv[:, None] * np.square(yx).sum(axis=0)[None] - (gw * g[None]).sum(axis=1)  # (heads, N)
+    ones = np.ones((heads, 1, n), np.float32)
+    qa = np.concatenate([q, 2 * inv[:, None, None] * yx[None], 2 * gw, own[:, None], ones], axis=1)  # (heads, F, N)
+    kk = len(index)
+    kg = np.zeros((0, kk), np.float32) if kg is None else kg
+    kown = -inv[:, None] * np.square(kyx).sum(axis=0)[None] - (ew[:, :, None] * np.square(kg)[None]).sum(axis=1)
+    ka = np.concatenate([kq, np.broadcast_to(kyx, (heads, 2, kk)), np.broadcast_to(kg, (heads, len(kg), kk)),
+                         ones[:, :, :kk], (kown + keys.logw[None])[:, None]], axis=1)  # (heads, F, K)
+    return qa, np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
+
+
 class HintHead:
     """A trained hint head: its query network (ONNX Runtime or torch) and the attention in numpy.
 
@@ -320,35 +311,27 @@ class HintHead:
         (embedding (1, heads * dim, H/s, W/s), beta (1, 1, H/s, W/s)), float32
         arrays, at the queries of :func:`attend`: s = :data:`QUERY_STRIDE`
         (or 1, every pixel).
-    config : HintHeadConfig
-    sigmas : sequence of float
-        The trained reach of each head (px at UNIT_SIZE).
-    edge_weights : sequence of sequence of float, shape (heads, 3)
-        The trained edge weights (lightness, a*, b*) of each head.
-    alpha : float
-        The trained share of a hint's own colour (:func:`attend`).
-    refine_reach : float, optional
-        Reach of the refining Levin step (module docstring, step 4).
-    prior : (gamma, sigma), optional
-        The hints' prior on the network's colour bins (step 0, :func:`bin_prior`).
+    entry : chromatize.models.cnn.config.HintHeadEntry
+        The head's settings and learned scalars: the reach and edge weights of
+        each head, the share ``alpha`` of a hint's own colour (:func:`attend`),
+        the reach of the refining Levin step (module docstring, step 4) and
+        the hints' prior on the colour bins (step 0, :func:`bin_prior`).
     """
 
-    def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None,
-                 alpha: float = 0.0, prior: tuple[float, float] | None = None):
+    def __init__(self, query, entry: HintHeadEntry):
         self._query = query
-        self.config = config
-        self.sigmas = np.asarray(sigmas, np.float32)
-        self.edge_weights = np.asarray(edge_weights, np.float32).reshape(config.heads, 3)
-        self.alpha = float(alpha)
+        self.entry = entry
+        self.config = entry.config
+        self.sigmas = np.asarray(entry.sigmas, np.float32)
+        self.edge_weights = np.asarray(entry.edge_weights, np.float32).reshape(entry.config.heads, 3)
+        self.alpha = float(entry.alpha)
         #: Reach (working px at UNIT_SIZE) of the last, Levin step; None: no such step.
-        self.refine_reach = refine_reach
+        self.refine_reach = entry.refine_reach
         #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
-        self.prior = None if prior is None else (float(prior[0]), float(prior[1]))
+        self.prior = entry.bin_prior
 
     @classmethod
-    def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
-                  refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2,
-                  prior: tuple[float, float] | None = None) -> "HintHead":
+    def from_onnx(cls, onnx_path: str | os.PathLike, entry: HintHeadEntry, threads: int = 2) -> "HintHead":
         """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
@@ -357,8 +340,11 @@ class HintHead:
             If the file is missing or not a valid ONNX model.
         """
         session = onnx_session(onnx_path, threads)
-        return cls(lambda feats, x: run_onnx(session, None, {"features": feats, "L": x}, onnx_path), config, sigmas,
-                   edge_weights, refine_reach, alpha, prior)
+        return cls(lambda feats, x: run_onnx(session, None, {"features": feats, "L": x}, onnx_path), entry)
+
+    def reach(self, unit: float) -> Reach:
+        """This head's :class:`Reach` at a working size whose pixel is ``unit`` units long."""
+        return Reach(self.sigmas, unit, self.edge_weights, self.alpha)
 
     def prior_logits(self, centers: np.ndarray | None, guide) -> np.ndarray | None:
         """The offsets (Q,) this head adds to the network's bin logits for ``guide`` (step 0); None: none."""
@@ -368,18 +354,17 @@ class HintHead:
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray) -> np.ndarray:
         """The automatic a*b* (H, W, 2) changed by the guide's hints, the hinted pixels set to the hints."""
-        index, residual, logw = hint_keys(guide.ab, guide.mask, auto_ab)
+        keys = hint_keys(guide.ab, guide.mask, auto_ab)
         emb, beta = self._query(feats, x)
         c, (h, w) = self.config, auto_ab.shape[:2]
         stride = h // emb.shape[2]
         emb = np.asarray(emb[0]).reshape(c.heads, c.dim, h // stride, w // stride)
         L = x[0, 0] * np.float32(L_NORM) + np.float32(L_CENT)
         unit = UNIT_SIZE / max(h, w)
-        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], index, residual, logw, self.sigmas, unit,
-                              edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=stride,
-                              auto_ab=auto_ab, alpha=self.alpha)
+        ab = auto_ab + attend(emb, np.asarray(beta)[0, 0], keys, self.reach(unit), edge=edge_features(L, auto_ab),
+                              auto_ab=auto_ab, stride=stride)
         if self.refine_reach:
-            from .levin import propagate  # scipy, only for a head that refines
+            from ..levin import propagate  # scipy, only for a head that refines
 
             left = ((guide.ab - ab) * guide.mask[..., None]).astype(np.float32)
             ab = ab + propagate(L, type(guide)(left, guide.mask), reach=self.refine_reach / unit,

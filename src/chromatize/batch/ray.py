@@ -53,10 +53,12 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .batch import BatchResult, FileOutcome, Job, colorize_one, start_batch
-from .io import DEFAULT_MAX_PIXELS, UriPath, as_path, written_by_chromatize
-from .models import Colorizer, load_model
-from .text import one_line
+from ..guidance import NO_GUIDANCE, Guidance
+from ..io import UriPath, as_path, written_by_chromatize
+from ..models import Colorizer, load_model
+from ..text import one_line
+from .plan import Job
+from .run import BatchOptions, BatchResult, FileOutcome, colorize_one, start_batch
 
 __all__ = ["colorize_files_ray", "set_threads", "ROWS_PER_BLOCK"]
 
@@ -73,12 +75,7 @@ def set_threads(model: Colorizer, threads: int) -> Colorizer:
     import cv2
 
     cv2.setNumThreads(threads)
-    session = getattr(model, "session", None)
-    path = getattr(session, "_model_path", None)  # ONNX Runtime keeps the file it was loaded from
-    if path:
-        from .models.base import onnx_session
-
-        model.session = onnx_session(path, threads, session.get_providers())
+    model.set_threads(threads)
     try:
         import numba
 
@@ -116,8 +113,8 @@ class ColorizeActor:
     cwd : str
         The driver's working folder.
     options : dict
-        Keywords of :func:`chromatize.batch.colorize_one` (render size,
-        overwrite, guidance, ...), the same for every file.
+        Keywords of :func:`chromatize.batch.colorize_one` (the guidance,
+        overwrite, ...), the same for every file.
     """
 
     def __init__(self, model: str, threads: int, cwd: str, options: dict):
@@ -249,26 +246,18 @@ def colorize_files_ray(
     inputs: Iterable[str | os.PathLike],
     outdir: str | os.PathLike,
     model: str | os.PathLike | None = None,
+    guidance: Guidance = NO_GUIDANCE,
+    options: BatchOptions = BatchOptions(),
     *,
     address: str | None = None,
     workers: int | None = None,
     threads: int = 1,
-    render_size: int | None = None,
-    saturation: float | None = None,
-    overwrite: bool = False,
-    compare: bool = False,
-    suffix: str | None = None,
-    recursive: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Callable[[int, int, Path], None] | None = None,
-    hints=None,
-    scribbles=None,
-    reference=None,
-    reference_strength: float | None = None,
 ) -> BatchResult:
     """Colorize files and folders into ``outdir`` on Ray Data; the same outputs and report as the local batch.
 
-    Parameters are those of :func:`chromatize.batch.colorize_files`, plus:
+    Parameters are those of :func:`chromatize.batch.colorize_files` (its output options as a
+    :class:`chromatize.batch.BatchOptions`), plus:
 
     Parameters
     ----------
@@ -305,14 +294,10 @@ def colorize_files_ray(
         raise TypeError(f"the Ray batch needs a model name or folder (each worker loads it), got a {type(model).__name__}")
     if threads < 1 or (workers is not None and workers < 1):
         raise ValueError(f"threads and workers must be at least 1, got {threads} and {workers}")
-    plan, _, guidance, result = start_batch(
-        inputs, outdir, model, render_size=render_size, saturation=saturation, compare=compare, suffix=suffix,
-        recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
-        reference_strength=reference_strength)
+    plan, _, result = start_batch(inputs, outdir, model, guidance, options)
     exists = _exists_in(outdir)
-    # Done: every output there and written by chromatize; a job with someone else's file in the way goes on to
-    # colorize_one, which refuses it with the local batch's line.
-    done = {job.src for job in plan.jobs if not overwrite and all(exists(p) for p in job.outputs)
+    # done: outputs there and chromatize's; a file of someone else's goes to colorize_one, which refuses it
+    done = {job.src for job in plan.jobs if not options.overwrite and all(exists(p) for p in job.outputs)
             and all(written_by_chromatize(p) for p in job.outputs)}
     todo = [job for job in plan.jobs if job.src not in done]
     outcomes = {src: FileOutcome(src, skipped=True) for src in done}
@@ -323,8 +308,7 @@ def colorize_files_ray(
         started = _connect(address, workers * threads if workers else None)
         try:
             for row in _run(todo, model, workers, threads, dict(
-                    render_size=render_size, saturation=saturation, overwrite=overwrite, max_pixels=max_pixels,
-                    **guidance)):
+                    guidance=guidance, overwrite=options.overwrite, max_pixels=options.max_pixels)):
                 outcome = _outcome(row)
                 outcomes[outcome.src] = outcome
                 if progress is not None:
