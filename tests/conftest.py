@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -58,3 +60,34 @@ def local(archive, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("local") / "out"
     return out, CliRunner().invoke(main, ["colorize", str(archive), "-o", str(out), "-r", "--compare"])
+
+
+# ---------- the browser tests must not pass unseen ----------
+
+_BROWSER_SKIPS: list[str] = []
+
+
+def _note_browser_skip(report) -> None:
+    """Note a skipped browser test (tests/test_web_e2e.py), with why."""
+    if report.skipped and "test_web_e2e" in report.nodeid:
+        _BROWSER_SKIPS.append(report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr))
+
+
+pytest_runtest_logreport = pytest_collectreport = _note_browser_skip
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """A loud banner when the web page's browser tests did not run: a green run then tested no page."""
+    if _BROWSER_SKIPS:
+        line = "!" * 78
+        terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_line(f"BROWSER TESTS SKIPPED: the web page was NOT tested ({_BROWSER_SKIPS[0]})",
+                                    red=True, bold=True)
+        terminalreporter.write_line("Install the browser (apt-get install -y chromium) as .ci/run does; "
+                                    "CHROMATIZE_REQUIRE_BROWSER=1 makes this a failure.", red=True, bold=True)
+        terminalreporter.write_line(line, red=True, bold=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _BROWSER_SKIPS and os.environ.get("CHROMATIZE_REQUIRE_BROWSER") == "1" and exitstatus == 0:
+        session.exitstatus = 1

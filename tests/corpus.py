@@ -31,7 +31,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from chromatize.cli import main
-from chromatize.io import IMAGE_SUFFIXES, is_temp_file, read_image, temp_prefix
+from chromatize.io import IMAGE_SUFFIXES, is_temp_file, read_image, temp_prefix, write_image
 
 from conftest import make_photo
 
@@ -262,8 +262,63 @@ def _same_names(d: Path) -> list[str]:
 
 
 def _existing(d: Path) -> list[str]:
-    save(out(d) / "img.png", Image.new("RGB", (4, 4)))
+    write_image(out(d) / "img.png", np.zeros((4, 4, 3), np.uint8))  # an earlier run's output (it carries the mark)
     return _one(d, "img.png", _rgb())
+
+
+def _users_file(d: Path) -> list[str]:
+    save(out(d) / "img.png", Image.new("RGB", (4, 4)))  # the user's own file in the output's place
+    return _one(d, "img.png", _rgb())
+
+
+# Issue 22: no file the run did not write is replaced or taken as done, whatever the flags.
+
+def _original_under_out(d: Path) -> list[str]:
+    save(d / "photos" / "a.png", _rgb())
+    save(d / "photos" / "2020" / "a.png", _rgb(20, 20))  # the user's original, where photos/a.png's output goes
+    return [str(d / "photos"), "-o", str(d / "photos" / "2020"), "-r", "--overwrite"]
+
+
+def _sibling_original(d: Path) -> list[str]:
+    save(inp(d) / "p2.png", _rgb())
+    save(inp(d) / "p2.jpg", _rgb(20, 20))
+    return [str(inp(d) / "p2.png"), "-o", str(inp(d)), "--format", "jpg", "--overwrite"]
+
+
+def _users_compare(d: Path) -> list[str]:
+    save(inp(d) / "p0.png", _rgb())
+    save(inp(d) / "p0_compare.png", _rgb(20, 20))
+    return [str(inp(d) / "p0.png"), "-o", str(inp(d)), "--compare", "--format", "jpg", "--overwrite"]
+
+
+def _deep_hints(d: Path) -> list[str]:
+    (d / "hints.json").write_text("[" * 100_000)
+    return _one(d, "img.png", _rgb()) + ["--hints", str(d / "hints.json")]
+
+
+def _model_folder(d: Path, change) -> list[str]:
+    """A copy of the bundled CNN whose config.json ``change`` damages; the args name it with -m."""
+    import json
+    import shutil
+
+    from chromatize.models import bundled_model_dir
+
+    folder = d / "model"
+    shutil.copytree(bundled_model_dir("cnn-small"), folder)
+    config = folder / "config.json"
+    if isinstance(change, bytes):
+        config.write_bytes(change)
+    else:
+        data = json.loads(config.read_text())
+        data.update(change)
+        config.write_text(json.dumps(data))
+    return _one(d, "img.png", _rgb()) + ["-m", str(folder)]
+
+
+def _not_utf8(d: Path) -> list[str]:
+    name = os.fsencode(inp(d)) + b"/caf\xe9.png"
+    _rgb().save(name, format="PNG")
+    return [str(inp(d))]
 
 
 def dead_pid() -> int:
@@ -396,6 +451,36 @@ CASES: list[Case] = [
          both(says("1 already done, skipped"), expect_outputs("img.png", shape=(4, 4)))),
     Case("existing output with --overwrite", OK, lambda d: _existing(d) + ["--overwrite"],
          expect_outputs("img.png", shape=(24, 32))),
+    # Issue 22: nothing the run did not write is replaced or taken as done; no traceback; bounded work.
+    Case("a file of the user's in an output's place (not taken as done)", ERROR, _users_file,
+         both(expect_outputs("img.png", shape=(4, 4))), names=("img.png", "did not write")),
+    Case("a file of the user's in an output's place (--overwrite)", ERROR, lambda d: _users_file(d) + ["--overwrite"],
+         both(expect_outputs("img.png", shape=(4, 4))), names=("img.png", "did not write")),
+    Case("an original under -o inside the input (-r --overwrite)", ERROR, _original_under_out,
+         unchanged(lambda d: d / "photos" / "2020" / "a.png", lambda d: png_bytes(_rgb(20, 20))),
+         names=("2020/a.png", "did not write")),
+    Case("--format jpg onto a sibling original (--overwrite)", ERROR, _sibling_original,
+         unchanged(lambda d: inp(d) / "p2.jpg", lambda d: _jpeg(_rgb(20, 20))), names=("p2.jpg", "did not write")),
+    Case("--compare onto the user's own _compare.png (--overwrite)", ERROR, _users_compare,
+         unchanged(lambda d: inp(d) / "p0_compare.png", lambda d: png_bytes(_rgb(20, 20))),
+         names=("p0_compare.png", "did not write")),
+    Case("hints JSON nested 100000 deep", ERROR, _deep_hints, names=("hints.json", "nested too deeply"),
+         model="levin"),
+    Case("model config.json of nested brackets", ERROR, lambda d: _model_folder(d, b"[" * 5000 + b"]" * 5000),
+         names=("config.json", "nested too deeply"), model="default"),
+    Case("model config.json with \"family\": [\"cnn\"]", ERROR, lambda d: _model_folder(d, {"family": ["cnn"]}),
+         names=("config.json", "'family'"), model="default"),
+    Case("model folder that loads but cannot run (\"stride\": 7)", ERROR, lambda d: _model_folder(d, {"stride": 7}),
+         names=("model", "cannot run"), model="default"),
+    Case("model folder that loads but cannot run (\"hint_channels\": 3)", ERROR,
+         lambda d: _model_folder(d, {"hint_channels": 3}), names=("model", "cannot run"), model="default"),
+    Case("--render-size 4096 on a small photo (lowered to its size)", OK,
+         lambda d: _one(d, "small.png", _rgb(64, 96)) + ["--render-size", "4096"],
+         expect_outputs("small.png", shape=(64, 96)), model="default"),
+    Case("file name that is not UTF-8", OK, _not_utf8, expect_outputs("caf\udce9.png")),
+    Case("--compare on a gray photo (two panels, with a note)", OK,
+         lambda d: _one(d, "g.png", Image.new("L", (32, 24), 100)) + ["--compare"],
+         both(expect_outputs("g.png", "g_compare.png"), says("gray already"))),
     Case("temp file of a killed run (removed)", OK, _stale_temp,
          both(expect_outputs("img.png"), says("removed 1 temp file"))),
     # The default model (the CNN) where the model matters.

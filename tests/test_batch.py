@@ -125,3 +125,94 @@ def test_saturation_is_relative_to_the_model_as_shipped(photo, tmp_path):
     Image.fromarray(photo).save(tmp_path / "p.png")
     colorize_files([tmp_path / "p.png"], tmp_path / "o", model, Guidance(saturation=2))
     assert np.array_equal(read_image(tmp_path / "o" / "p.png").rgb, chromatize.colorize(photo, model, saturation=2))
+
+
+# No file the run did not write itself is replaced or taken as done (issue 22), whatever the flags.
+
+def test_an_original_under_the_output_folder_is_never_replaced_nor_counted_done(tmp_path, rng):
+    """``colorize photos -o photos/2020 -r``: photos/a.png's output is photos/2020/a.png, a user's original."""
+    put(tmp_path / "photos" / "a.png", rng)
+    mine = put(tmp_path / "photos" / "2020" / "a.png", rng)
+    before = mine.read_bytes()
+    for overwrite in (False, True):
+        result = colorize_files([tmp_path / "photos"], tmp_path / "photos" / "2020", "gray", recursive=True,
+                                overwrite=overwrite)
+        assert result.written == [] and result.skipped == [] and len(result.failed) == 1
+        assert "chromatize did not write" in result.failed[0][1] and str(mine) in result.failed[0][1]
+    assert mine.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".bmp", ".tif", ".webp"])
+def test_a_sibling_original_is_never_replaced_by_a_format_change(tmp_path, rng, suffix):
+    """``colorize in/p2.gif -o in --format jpg --overwrite`` beside the user's own in/p2.jpg."""
+    src = put(tmp_path / "in" / "p2.gif", rng)
+    mine = put(tmp_path / "in" / f"p2{suffix}", rng)
+    before = mine.read_bytes()
+    result = colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True)
+    assert result.written == [] and "chromatize did not write" in result.failed[0][1]
+    assert mine.read_bytes() == before
+    mine.unlink()  # once the name is free, the output is written, marked, and a rerun counts it as done
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).written == [mine]
+    assert chromatize.io.written_by_chromatize(mine)
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).skipped == [src]
+    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True).written == [mine]
+
+
+def test_a_users_own_compare_file_is_never_replaced(tmp_path, rng):
+    """``colorize in/p0.png -o in --compare --format jpg --overwrite`` with the user's in/p0_compare.png."""
+    src = put(tmp_path / "in" / "p0.png", rng)
+    mine = put(tmp_path / "in" / "p0_compare.png", rng)
+    before = mine.read_bytes()
+    result = colorize_files([src], tmp_path / "in", "gray", compare=True, suffix=".jpg", overwrite=True)
+    assert result.written == [] and str(mine) in result.failed[0][1]
+    assert mine.read_bytes() == before and not (tmp_path / "in" / "p0.jpg").exists()  # nothing half-done
+
+
+def test_outputs_of_an_older_chromatize_or_other_tools_are_not_taken_as_done(tmp_path, rng):
+    src = put(tmp_path / "in" / "a.png", rng)
+    first = colorize_files([src], tmp_path / "out", "gray")
+    assert chromatize.io.written_by_chromatize(first.written[0])
+    Image.open(first.written[0]).save(first.written[0])  # re-saved by another program: the mark is gone
+    result = colorize_files([src], tmp_path / "out", "gray")
+    assert result.skipped == [] and "did not write" in result.failed[0][1]
+    assert not chromatize.io.written_by_chromatize(tmp_path / "missing.png")
+
+
+def test_onnx_runtime_failures_fail_each_file_and_the_batch_goes_on(tmp_path, rng):
+    """ONNX Runtime's errors (out of memory; a network that cannot run) are one line per file, not the batch's end."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
+
+    from chromatize.models import ModelRunError
+
+    srcs = [put(tmp_path / "in" / f"p{i}.png", rng, 40, 56) for i in range(2)]
+    model = chromatize.load_model("cnn-small")
+
+    class OutOfMemory:  # what ORT raises under `ulimit -v` at a large working size
+        def run(self, *args):
+            raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory")
+
+    session, model.session = model.session, OutOfMemory()
+    result = colorize_files(srcs, tmp_path / "out", model)
+    assert [p for p, _ in result.failed] == srcs and all("not enough memory" in m for _, m in result.failed)
+    model.session, model.stride = session, 7  # a real ORT failure: sides that are not the network's multiples
+    result = colorize_files(srcs, tmp_path / "out", model)
+    assert [p for p, _ in result.failed] == srcs
+    assert all("ONNX Runtime cannot run it" in m and "\n" not in m for _, m in result.failed)
+    with pytest.raises(ModelRunError, match="model.onnx: ONNX Runtime cannot run it"):
+        chromatize.colorize(make_photo(rng, 40, 56), model)
+
+
+def test_render_size_is_never_more_than_the_photo(tmp_path, rng, monkeypatch):
+    """--render-size 4096 on a small photo took 4 GB and 25 s: it is lowered to the photo's longer side."""
+    from chromatize import infer
+
+    model = chromatize.load_model("cnn-small")
+    seen = []
+    monkeypatch.setattr(model, "predict_ab", lambda L, guide=None: seen.append(L.shape) or np.zeros(L.shape + (2,),
+                                                                                                    np.float32))
+    from chromatize.guidance import Guidance
+
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, Guidance.build(render_size=4096))
+    assert seen == [(256, 384)]
+    infer.colorize_photo(infer.as_photo(make_photo(rng, 256, 384)), model, Guidance.build(render_size=192))
+    assert seen[-1] == (128, 192)

@@ -160,3 +160,73 @@ def test_uri_paths_work_like_pathlib():
     assert UriPath.parse("s3://bucket/scans") == UriPath.parse("s3://bucket/scans/")
     with pytest.raises(ValueError, match="absolute"):
         p / "/etc"
+
+
+def test_a_store_that_never_answers_is_one_line_in_bounded_time(tmp_path, monkeypatch, store):
+    """gs:// with no network sat 300 s in pyarrow's get_file_info: every store call now has a deadline."""
+    import threading
+
+    from chromatize.io import uri
+
+    fs, _ = _filesystem(store.root, store.options)
+    monkeypatch.setattr(uri, "CALL_TIMEOUT_S", 0.5)
+    hang = threading.Event()
+    monkeypatch.setattr(uri, "_filesystem", lambda root, options: (Hanging(fs, hang), "/"))
+    res = CliRunner().invoke(main, ["colorize", "mock:///scans", "-o", str(tmp_path / "out")])
+    hang.set()
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        "Error: mock:///scans: no answer from the store in 0.5 s (is the network up, and are the credentials found?)"]
+
+
+class Hanging:
+    """A filesystem whose calls wait until ``event`` is set (a store behind a dead network)."""
+
+    def __init__(self, fs, event):
+        self.fs, self.event = fs, event
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.event.wait(30)
+            return getattr(self.fs, name)(*args, **kwargs)
+        return call
+
+
+def test_ctrl_c_stops_a_wait_on_the_store():
+    """The native call cannot be interrupted, the wait for it can: Ctrl-C works at once."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from chromatize.io.uri import _bounded
+
+    threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        _bounded("gs://bucket", time.sleep, 30)
+
+
+def test_gcs_retries_are_bounded_and_store_errors_name_the_uri(monkeypatch):
+    import pyarrow.fs
+
+    from chromatize.io.uri import GCS_RETRY_S, _bounded
+
+    seen = []
+
+    class FileSystem:
+        @staticmethod
+        def from_uri(probe):
+            seen.append(probe)
+            return None, "b/_"
+
+    monkeypatch.setattr(pyarrow.fs, "FileSystem", FileSystem)
+    _filesystem.cache_clear()
+    _filesystem("gs://b", "")
+    _filesystem("gs://b", "retry_limit_seconds=3")
+    _filesystem.cache_clear()
+    assert seen == [f"gs://b/_?retry_limit_seconds={GCS_RETRY_S}", "gs://b/_?retry_limit_seconds=3"]
+
+    def fail():
+        raise OSError("google::cloud::Status(UNAVAILABLE: Retry policy exhausted" + " x" * 1000)
+
+    with pytest.raises(OSError, match=r"^gs://b/scans: google::cloud::Status\(UNAVAILABLE.{100,200}\.\.\.$"):
+        _bounded("gs://b/scans", fail)

@@ -3,7 +3,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from chromatize.cli import main
-from chromatize.io import read_image
+from chromatize.io import read_image, write_image
 
 
 def all_commands(group, prefix=()):
@@ -34,13 +34,25 @@ def test_colorize_batch_goes_past_a_corrupt_file(image_dir, tmp_path):
 def test_colorize_skips_existing_outputs_unless_asked(image_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
+    write_image(out / "img0.png", np.zeros((4, 4, 3), np.uint8))  # an output of an earlier run
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out)])
     assert res.exit_code == 0 and "1 already done, skipped" in res.output
     assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)  # untouched
     res = CliRunner().invoke(main, ["colorize", str(image_dir / "img0.png"), "-m", "gray", "-o", str(out), "--overwrite"])
     assert res.exit_code == 0
     assert read_image(out / "img0.png").rgb.shape != (4, 4, 3)
+
+
+def test_colorize_never_replaces_nor_skips_a_users_file(image_dir, tmp_path):
+    """An output name taken by a file chromatize did not write: one line, exit 1, the file untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(out / "img0.png")
+    for flags in ([], ["--overwrite"]):
+        res = CliRunner().invoke(main, ["colorize", str(image_dir), "-m", "gray", "-o", str(out), *flags])
+        assert res.exit_code == 1 and "already done" not in res.output and "Traceback" not in res.output
+        assert "chromatize did not write" in res.output and "colorized 2 image(s)" in res.output
+        assert read_image(out / "img0.png").rgb.shape == (4, 4, 3)
 
 
 def test_colorize_compare_and_format(image_dir, tmp_path):
@@ -97,3 +109,36 @@ def test_train_cnn_without_torch_says_how_to_install_it(image_dir, tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert res.stderr.strip() == "Error: this command needs torch, which is not installed: pip install 'chromatize[train]'"
+
+
+def test_a_file_name_that_is_not_utf8_is_colorized(tmp_path, rng):
+    """'utf-8' codec can't encode ... surrogates not allowed, from the temp file's name: the API read it fine."""
+    import os
+
+    from conftest import make_photo
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsencode(folder) + b"/caf\xe9" + b"\xff" * 130 + b".png"  # not UTF-8, and cut mid-way in the temp name
+    Image.fromarray(make_photo(rng, 16, 20)).save(name, format="PNG")
+    res = CliRunner().invoke(main, ["colorize", str(folder), "-m", "gray", "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0 and "colorized 1 image(s)" in res.output, res.output
+    assert os.listdir(os.fsencode(tmp_path / "out")) == [os.path.basename(name)]
+
+
+def test_compare_on_a_gray_photo_skips_the_identical_panel_and_says_so(tmp_path):
+    gray = np.tile(np.linspace(0, 255, 20, dtype=np.uint8), (16, 1))
+    Image.fromarray(gray, "L").save(tmp_path / "g.png")
+    res = CliRunner().invoke(main, ["colorize", str(tmp_path / "g.png"), "-m", "cnn-small", "-o", str(tmp_path / "out"),
+                                    "--compare"])
+    assert res.exit_code == 0 and "is gray already: its compare strip is gray | colorized" in res.output
+    assert read_image(tmp_path / "out" / "g_compare.png").rgb.shape == (16, 40, 3)  # two panels, not three
+
+
+def test_model_help_names_every_model_and_those_that_take_hints():
+    from chromatize.models import bundled_models
+
+    res = CliRunner().invoke(main, ["colorize", "--help"], terminal_width=1000)
+    assert all(name in res.output for name in bundled_models())  # -m listed only cnn and mlp
+    assert "cnn, cnn-small take hints" in res.output
+    assert res.output.count("Needs --model cnn, cnn-small or levin.") == 2  # --hints and --scribbles

@@ -144,6 +144,8 @@ def photo_file(tmp_path):
     ('[{"x": 1, "y": 1, "color": "red"}]', "hints.json: hint 0: 'color' must be '#rrggbb'"),
     ('{"hints": [{"x": 1, "y": 1, "ab": [1, 1]}, {"x": 1, "y": 1, "ab": [500, 1]}]}', "hints.json: hint 1: 'ab' values"),
     ('[{"x": 1, "y": 1,', "hints.json: not a JSON hints file"),
+    ("[" * 5_000 + "]" * 5_000, "hints.json: not a JSON hints file (JSON nested too deeply)"),  # was RecursionError
+    ('{"hints": ' * 100_000, "hints.json: not a JSON hints file (JSON nested too deeply)"),
     ('[{"x": 100, "y": 1, "ab": [1, 1]}]', "hints.json: hint 0: (100, 1) is outside the photo (64x48)"),
 ])
 def test_cli_bad_hints_are_one_line_naming_file_and_entry(tmp_path, photo_file, content, expected):

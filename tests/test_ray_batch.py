@@ -87,6 +87,16 @@ def test_overwrite_redoes_every_file(local_ray, archive, local, tmp_path):
     assert sorted(p.name for p in result.written) == ["a.png", "b.jpg"] and not result.skipped
 
 
+def test_a_users_file_is_neither_skipped_nor_replaced(local_ray, archive, local, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(local[0], out)
+    (out / "a.png").write_bytes((archive / "a.png").read_bytes())  # the user's own a.png, not an output
+    for overwrite in (False, True):
+        result = colorize_files_ray([archive / "a.png"], out, options=BatchOptions(overwrite=overwrite), workers=1)
+        assert not result.skipped and not result.written and "chromatize did not write" in result.failed[0][1]
+        assert (out / "a.png").read_bytes() == (archive / "a.png").read_bytes()
+
+
 def test_without_ray_the_cli_says_what_to_install(archive, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if it were not installed
     res = CliRunner().invoke(main, ["colorize", str(archive / "a.png"), "-o", str(tmp_path), "--ray"])
@@ -98,3 +108,37 @@ def test_without_ray_the_cli_says_what_to_install(archive, tmp_path, monkeypatch
 def test_a_loaded_model_cannot_be_sent_to_the_workers(archive, tmp_path):
     with pytest.raises(TypeError, match="model name or folder"):
         colorize_files_ray([archive], tmp_path, load_model("gray"))
+
+
+def test_a_killed_ray_run_leaves_no_ray_process(tmp_path, rng):
+    """After a SIGKILL of a --ray run, Ray's agents and workers stayed alive (two, for 22 s and more)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from PIL import Image
+
+    from conftest import make_photo
+
+    def session(sid):  # the processes of the run's session (it is started in a session of its own)
+        out = subprocess.run(["ps", "-ww", "-e", "-o", "sid=,pid=,args="], capture_output=True, text=True).stdout
+        return [line for line in out.splitlines() if line.split()[0] == str(sid)]
+
+    (tmp_path / "in").mkdir()
+    for i in range(60):  # enough work that the run is still going when killed
+        Image.fromarray(make_photo(rng, 192, 256)).save(tmp_path / "in" / f"p{i}.png")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen([sys.executable, "-m", "chromatize", "colorize", str(tmp_path / "in"), "-o",
+                            str(tmp_path / "out"), "--ray", "--ray-workers", "1"], env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 90
+    while time.monotonic() < end and run.poll() is None and not list((tmp_path / "out").glob("*.png")):
+        time.sleep(0.1)  # until the actors write their first output
+    assert run.poll() is None and any("raylet" in line for line in session(run.pid)), "the run was not going"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    end = time.monotonic() + 20
+    while time.monotonic() < end and session(run.pid):
+        time.sleep(0.5)
+    assert session(run.pid) == []

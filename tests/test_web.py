@@ -139,6 +139,8 @@ def test_bad_uploads_are_one_line_400(client, image, name, data, words):
     ('[{"x": 1, "y": 2}]', ["hint 0", "'ab'"]),
     ('[{"x": 1000, "y": 2, "color": "#ff0000"}]', ["outside the photo"]),
     ('[{"x": 1, "y": 2, "color": "red"}]', ["#rrggbb"]),
+    ("[" * 5_000 + "]" * 5_000, ["hints", "nested too deeply"]),  # was a 500
+    ("[" * 100_000, ["hints", "nested too deeply"]),
 ])
 def test_bad_hints_are_one_line_400(client, image, hints, words):
     assert_error(post(client, image=image, hints=hints, model="cnn"), 400, *words)
@@ -281,6 +283,45 @@ def raw_request(port: int, data: bytes, wait: float = 5.0) -> bytes:
                 break
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def test_slow_headers_are_answered_408_and_closed_in_bounded_time():
+    """Sockets trickling headers a byte at a time held every connection (503 for all); a half-sent GET / hung."""
+    limits = Limits(header_timeout_s=1.0, workers=1, queue=0)
+    with make_server("127.0.0.1", 0, model="gray", limits=limits) as srv:
+        port = srv.server_address[1]
+        t = time.monotonic()
+        half = raw_request(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", wait=10)  # never finished
+        assert half.startswith(b"HTTP/1.1 408") and b"headers not received within 1 s" in half
+        assert time.monotonic() - t < 5
+        trickling = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
+        t = time.monotonic()
+        answers = [b""] * len(trickling)
+        while time.monotonic() - t < 8 and not all(answers):
+            for i, s in enumerate(trickling):
+                if answers[i]:
+                    continue
+                try:
+                    s.sendall(b"G")  # one byte at a time, never a whole request line
+                    s.settimeout(0.05)
+                    answers[i] = s.recv(4096)
+                except TimeoutError:
+                    pass
+                except OSError:
+                    answers[i] = b"closed"
+            time.sleep(0.2)
+        assert all(a.startswith(b"HTTP/1.1 408") or a == b"closed" for a in answers), answers
+        assert time.monotonic() - t < 5  # closed after about header_timeout_s, though bytes kept coming
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # a prompt request is answered
+            s.sendall(b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(0.5)  # and on the same kept-alive connection, the next request gets its own time
+            s.sendall(b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        for s in trickling:
+            s.close()
+        assert raw_request(port, b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                           ).startswith(b"HTTP/1.1 200")
 
 
 def test_malformed_content_length_is_answered(live):

@@ -278,6 +278,22 @@ def test_hints_move_resize_delete_save_and_load(page, files, shots, tmp_path):
     np.testing.assert_array_equal(result_rgb(page), with_hint)
 
 
+def test_a_new_hint_shows_its_change_and_the_open_hint_takes_keys(page, files):
+    """A hint left of the divider showed no change; Delete and +/- did nothing after clicking a hint (issue 22)."""
+    load(page, files / "parrots.png")
+    assert page.eval_on_selector("#slider", "e => e.value") == "50"
+    (hint,) = add_hint(page, 0.3, 0.5)["hints"]  # in the "before" half
+    assert int(page.eval_on_selector("#slider", "e => e.value")) < 30  # the divider moved left of it
+    options = page.locator("#model option").evaluate_all("(els) => els.map((e) => e.textContent)")
+    assert "cnn (takes hints)" in options and "mlp (no hints)" in options
+    page.keyboard.press("+")  # the picker of the new hint is open; focus is not on its marker
+    wait_results(page, 3)
+    assert saved_hints(page)["hints"][0]["size"] > hint["size"]
+    page.keyboard.press("Delete")
+    wait_results(page, 4)
+    assert page.locator(".hint").count() == 0 and page.locator("#picker").is_hidden()
+
+
 def test_controls_are_labelled_and_the_slider_takes_keys(page, files):
     load(page, files / "parrots.png")
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]

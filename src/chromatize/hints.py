@@ -20,7 +20,6 @@ Simulated hints live here too: the hint sweep's points (:func:`sweep_points`,
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -33,7 +32,7 @@ import numpy as np
 
 from .color import rgb_to_lab
 from .io import read_image
-from .text import one_line
+from .text import one_line, parse_json
 
 __all__ = [
     "Hint", "Guide", "HintError", "parse_hints", "check_inside", "read_hints", "hints_to_json", "rasterize",
@@ -175,7 +174,7 @@ def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) ->
     """Read a hints JSON file (see :func:`parse_hints`); every error is one line naming the file."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HintError(f"{path}: no such hints file") from None
     except (OSError, ValueError) as exc:

@@ -59,14 +59,18 @@ def predict_ab(model: Colorizer, L: np.ndarray, guidance: Guidance = NO_GUIDANCE
         Lightness in 0..100 at the photo's size.
     guidance : Guidance
         Working size, colour gain, hints and scribbles (at the photo's size;
-        the model must accept them) and the reference's colours.
+        the model must accept them) and the reference's colours. A
+        ``render_size`` above the photo's longer side is lowered to it.
 
     Returns
     -------
     ab : ndarray of float32, shape (h, w, 2) at ``model.work_shape``
     """
     h, w = L.shape
-    wh, ww = model.work_shape(h, w, guidance.render_size)
+    render_size = guidance.render_size
+    if render_size is not None:  # never more than the photo's own pixels: memory grows with its square, quality not
+        render_size = max(8, min(int(render_size), max(h, w)))
+    wh, ww = model.work_shape(h, w, render_size)
     small = L if (wh, ww) == (h, w) else cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA)
     small = np.ascontiguousarray(small, dtype=np.float32)
     full = guidance.guide((h, w)) if guidance.steers_model else None
@@ -206,7 +210,7 @@ def colorize(
     reference_strength : float, optional
         0..1, how far to move towards the reference (default 0.25; 1 = its band means).
     render_size : int, optional
-        Working size of the model (see ``Colorizer.work_shape``), 8..4096 px.
+        Working size (``Colorizer.work_shape``), 8..4096 px; at most the photo's longer side.
     saturation : float, optional
         Colour gain relative to the model as shipped: 1 (or None) = as
         shipped, < 1 paler, > 1 more vivid. The model is not changed.

@@ -1,4 +1,4 @@
-"""Small text helpers shared by every layer: one-line error messages and tables.
+"""Small text helpers shared by every layer: one-line error messages, JSON from users, and tables.
 
 Every message chromatize shows a user is one line; :func:`one_line` is the one
 place that turns an exception into that line. Tables are rendered here as
@@ -8,10 +8,11 @@ Markdown and HTML so that reports, benchmarks and the CLI print them alike.
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Sequence
 
-__all__ = ["one_line", "markdown_table", "html_table"]
+__all__ = ["one_line", "parse_json", "markdown_table", "html_table"]
 
 
 def one_line(exc: BaseException) -> str:
@@ -26,6 +27,33 @@ def one_line(exc: BaseException) -> str:
     """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def parse_json(text: str | bytes):
+    """``json.loads(text)``, where any bad input, nesting too deep included, is a ``ValueError``.
+
+    The JSON decoder raises ``RecursionError`` for arrays or objects nested
+    about a thousand deep (``[[[[...``); a user's file or form field must give
+    one line instead.
+
+    Raises
+    ------
+    ValueError
+        Not JSON (``json.JSONDecodeError``), not UTF-8, or nested too deeply.
+
+    Examples
+    --------
+    >>> parse_json("[[1]]")
+    [[1]]
+    >>> parse_json("[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON nested too deeply
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

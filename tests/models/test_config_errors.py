@@ -40,7 +40,13 @@ CASES = [
     ("cnn", _set("decoding", "render_size", value="abc"), "'render_size' must be an integer"),
     ("cnn", _set("decoding", "render_size", value=100000), "'render_size'"),
     ("cnn", _set("family", value=5), "family"),
+    ("cnn", _set("family", value=["cnn"]), "'family' must be a name"),  # was TypeError: unhashable type: 'list'
+    ("cnn", b"[" * 100_000, "nested too deeply"),  # was RecursionError
+    ("cnn", b"[" * 5_000 + b"]" * 5_000, "nested too deeply"),
+    ("cnn", _set("stride", value=7), "loads but cannot run"),  # was an ONNX Runtime error on every photo
+    ("cnn", _set("hint_channels", value=3), "loads but cannot run"),
     ("mlp", bytes(range(256)), "cannot read config"),
+    ("mlp", b"{\"a\": " * 100_000, "nested too deeply"),
     ("mlp", _set("mean_ab", value=5), "'mean_ab'"),
     ("mlp", _set("config", "size", value="abc"), "'size' must be an integer"),
     ("mlp", _set("config", "size", value=100000), "size must be at most 4096"),
@@ -59,3 +65,12 @@ def test_damaged_config_is_one_line_naming_file_and_key(tmp_path, family, change
     res = CliRunner().invoke(main, ["colorize", "--samples", "-m", folder, "-o", str(tmp_path / "out")])
     assert res.exit_code == 1 and res.output.strip() == f"Error: {text}"
     assert not (tmp_path / "out").exists()  # nothing written when the model cannot load
+
+
+def test_a_swapped_hint_head_fails_at_load(tmp_path):
+    """A folder whose hint_head.onnx is another network's loads, then could not run: it fails at load, one line."""
+    folder = damaged(tmp_path, "cnn", lambda config: None)
+    shutil.copy(bundled_model_dir("cnn-small") / "model.onnx", tmp_path / "cnn_model" / "hint_head.onnx")
+    with pytest.raises(ModelFormatError, match="loads but cannot run") as exc:
+        load_model(folder)
+    assert folder in str(exc.value) and "\n" not in str(exc.value)

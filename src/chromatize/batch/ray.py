@@ -8,9 +8,10 @@ calling its public per-file functions:
 1. On the driver, :func:`chromatize.batch.start_batch`: the settings and the
    model are checked, every output is named (:func:`~chromatize.batch.plan_outputs`:
    layout kept, clashes renamed, never over an input), temp files of killed
-   runs are removed. Jobs whose outputs all exist are skipped here, unless
-   ``overwrite``: a rerun after a killed job reads only what is missing (on
-   an object store, from one listing of the output folder, not a request per file).
+   runs are removed. Jobs whose outputs all exist (and carry chromatize's
+   mark) are skipped here, unless ``overwrite``: a rerun after a killed job
+   colorizes only what is missing (on an object store, found from one listing
+   of the output folder, then each existing output read once for its mark).
 2. A Ray Dataset of the remaining jobs (``from_items``, in blocks of a few),
    each file read as bytes in a ``map`` stage, then decoded, colorized and
    written in ``map_batches`` by a fixed pool of actors (a callable class)
@@ -44,6 +45,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -51,7 +54,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ..guidance import NO_GUIDANCE, Guidance
-from ..io import UriPath, as_path
+from ..io import UriPath, as_path, written_by_chromatize
 from ..models import Colorizer, load_model
 from ..text import one_line
 from .plan import Job
@@ -151,18 +154,92 @@ def _exists_in(outdir: str | os.PathLike) -> Callable[[Path | UriPath], bool]:
 
 
 def _connect(address: str | None, num_cpus: int | None):
-    """Join the cluster at ``address``, or start a local Ray; returns whether we started it (and so stop it)."""
+    """Join the cluster at ``address``, or start a local Ray; returns whether we started it (and so stop it).
+
+    A local Ray it starts comes with a watchdog (:func:`start_reaper`), returned in place of True.
+    """
     import ray
 
     if ray.is_initialized():  # a caller's Ray (tests, a notebook): use it as it is
         return False
     kwargs = {"num_cpus": num_cpus} if address in (None, "local") else {}
+    reaper = start_reaper() if address in (None, "local") else None
     try:
         ray.init(address=address or "local", include_dashboard=False, logging_level=logging.ERROR,
                  log_to_driver=False, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        stop_reaper(reaper)
         raise ConnectionError(f"cannot start or reach Ray at {address or 'local'}: {one_line(exc)}") from None
-    return True
+    return reaper or True
+
+
+#: The watchdog of :func:`start_reaper`: it notes the Ray processes that appear below ``sys.argv[1]`` (the driver)
+#: and kills them once its stdin closes (the driver stopped Ray, or was killed, even by SIGKILL).
+_REAPER = r"""
+import os, select, signal, sys
+driver, me = int(sys.argv[1]), os.getpid()
+def table():
+    kids = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                st = f.read()
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                ray = b"ray" in f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(b")") + 2:].split()
+        kids.setdefault(int(rest[1]), []).append((int(d), rest[19], ray))
+    return kids
+def below(kids):
+    out, stack = {}, [driver]
+    while stack:
+        for pid, start, ray in kids.get(stack.pop(), []):
+            out[pid] = (start, ray)
+            stack.append(pid)
+    return out
+before, seen = set(below(table())), {}
+while True:
+    if select.select([0], [], [], 0.5)[0] and not os.read(0, 1):
+        break
+    for pid, (start, ray) in below(table()).items():
+        if ray and pid != me and pid not in before:
+            seen[pid] = start
+now = {pid: start for kids in table().values() for pid, start, _ in kids}
+for pid, start in seen.items():
+    if now.get(pid) == start:  # the same process, not a recycled id
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def start_reaper() -> "subprocess.Popen | None":
+    """A watchdog that kills the local Ray's processes when this process ends, however it ends (Linux).
+
+    Ray's ``gcs_server`` and ``raylet`` die with the process that started
+    them, but the raylet's agents and idle workers outlived a SIGKILL of a
+    ``--ray`` run (two were alive 30 s later). The watchdog holds a pipe
+    from this process; when the pipe closes, it kills the Ray processes
+    that started below this process after it did (processes of another
+    program, and recycled process ids, are left alone). None where there is
+    no ``/proc``.
+    """
+    if not os.path.isdir("/proc/self"):
+        return None
+    return subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid())], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_reaper(reaper) -> None:
+    """Close the watchdog's pipe (after ``ray.shutdown()``): it kills what Ray left, then exits."""
+    if isinstance(reaper, subprocess.Popen):
+        reaper.stdin.close()
+        try:
+            reaper.wait(10)
+        except subprocess.TimeoutExpired:
+            reaper.kill()
 
 
 def colorize_files_ray(
@@ -219,7 +296,9 @@ def colorize_files_ray(
         raise ValueError(f"threads and workers must be at least 1, got {threads} and {workers}")
     plan, _, result = start_batch(inputs, outdir, model, guidance, options)
     exists = _exists_in(outdir)
-    done = {job.src for job in plan.jobs if not options.overwrite and all(exists(p) for p in job.outputs)}
+    # done: outputs there and chromatize's; a file of someone else's goes to colorize_one, which refuses it
+    done = {job.src for job in plan.jobs if not options.overwrite and all(exists(p) for p in job.outputs)
+            and all(written_by_chromatize(p) for p in job.outputs)}
     todo = [job for job in plan.jobs if job.src not in done]
     outcomes = {src: FileOutcome(src, skipped=True) for src in done}
     total = len(plan.jobs)
@@ -239,6 +318,7 @@ def colorize_files_ray(
                 import ray
 
                 ray.shutdown()
+                stop_reaper(started)
     for job in plan.jobs:  # in plan order, as the local batch reports them
         result.add(outcomes[job.src])
     return result

@@ -21,12 +21,13 @@ from ..color import gray_to_rgb
 from ..guidance import NO_GUIDANCE, Guidance
 from ..infer import colorize_photo
 from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, UriPath, as_path,
-                  clean_temp_files, decode_image, read_image, write_image)
-from ..models import Colorizer, load_model
+                  clean_temp_files, decode_image, read_image, write_image, written_by_chromatize)
+from ..models import Colorizer, ModelRunError, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
 
-__all__ = ["FileOutcome", "BatchResult", "BatchOptions", "colorize_one", "start_batch", "colorize_files"]
+__all__ = ["FileOutcome", "BatchResult", "BatchOptions", "colorize_one", "compare_strip", "start_batch",
+           "colorize_files"]
 
 
 #: Formats that cannot store an alpha channel.
@@ -127,8 +128,11 @@ def colorize_one(
 
     Skip rule: when every output exists and ``overwrite`` is false, nothing is
     read or written (``skipped``); when some exist, only the missing ones are
-    written. Outputs are written atomically (temp file, then rename), and never
-    over ``src`` itself. Safe to call from many processes on different jobs of
+    written. Only files chromatize wrote count as done or are replaced
+    (:func:`chromatize.io.written_by_chromatize`): when an output's name is
+    taken by any other file (a user's photo, an input of this run), the file
+    fails with a line naming it, whatever ``overwrite``. Outputs are written
+    atomically (temp file, then rename), and never over ``src`` itself. Safe to call from many processes on different jobs of
     one :class:`Plan` (a distributed runner).
 
     Parameters
@@ -162,7 +166,13 @@ def colorize_one(
     if any(same_file(p, src) for p in outputs):
         outcome.error = f"{src}: refusing to write over the input file"
         return outcome
-    todo = outputs if overwrite else [p for p in outputs if not p.exists()]
+    there = [p for p in outputs if p.exists()]
+    foreign = next((p for p in there if not written_by_chromatize(p)), None)
+    if foreign is not None:
+        outcome.error = (f"{src}: refusing to replace {foreign}, which chromatize did not write "
+                         "(move it, or choose another output folder)")
+        return outcome
+    todo = outputs if overwrite else [p for p in outputs if p not in there]
     if not todo:
         outcome.skipped = True
         return outcome
@@ -178,9 +188,21 @@ def colorize_one(
         outcome.skipped = not outcome.written
     except MemoryError:
         outcome.error = f"{src}: not enough memory to colorize it (try a smaller --render-size)"
-    except (OSError, ValueError, cv2.error) as exc:
+    except (OSError, ValueError, cv2.error, ModelRunError) as exc:
         outcome.error = f"{src}: {one_line(exc)}"
     return outcome
+
+
+def compare_strip(rgb: np.ndarray, colorized: np.ndarray, notes: list[str], src: object = "") -> np.ndarray:
+    """``original | gray | colorized`` side by side (H, 3W, 3); for a gray original, ``gray | colorized`` and a note.
+
+    Two identical gray panels said nothing (issue 22), so a photo whose
+    channels are all equal gets two panels, and ``notes`` a line saying why.
+    """
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        notes.append(f"{src}: the photo is gray already: its compare strip is gray | colorized")
+        return np.concatenate([rgb, colorized], axis=1)
+    return np.concatenate([rgb, gray_to_rgb(rgb), colorized], axis=1)
 
 
 def _write_outputs(outcome: FileOutcome, photo: Photo, out: Photo, dst: Path | UriPath, todo: list,
@@ -196,8 +218,7 @@ def _write_outputs(outcome: FileOutcome, photo: Photo, out: Photo, dst: Path | U
                                          f"dropped it in {dst} (use --format png to keep it)")
                 write_image(dst, out.rgb, out.alpha, overwrite=overwrite)
             else:
-                strip = np.concatenate([photo.rgb, gray_to_rgb(photo.rgb), out.rgb], axis=1)
-                write_image(path, strip, overwrite=overwrite)
+                write_image(path, compare_strip(photo.rgb, out.rgb, outcome.notes, src), overwrite=overwrite)
         except OutputExistsError:
             raise
         except OSError as exc:  # name the output, not the temp file the error may mention

@@ -16,11 +16,11 @@ import click
 
 from ..guidance import Guidance
 from ..io import ImageReadError, is_uri
-from ..models import ModelFormatError
+from ..models import ModelFormatError, ModelRunError
 from ..text import one_line
 
 #: Library errors that the CLI turns into one-line messages (OSError: a full disk, a read-only folder, ...).
-USER_ERRORS = (ImageReadError, ModelFormatError, OSError, ValueError)
+USER_ERRORS = (ImageReadError, ModelFormatError, ModelRunError, OSError, ValueError)
 #: Optional dependencies, and the extra that installs each.
 EXTRAS = {"torch": "train", "onnx": "train", "ray": "scale", "pyarrow": "scale"}
 
@@ -83,29 +83,43 @@ def main():
     """
 
 
-model_option = click.option(
-    "--model", "-m", default=None, metavar="NAME|PATH",
-    help="Bundled model name (cnn, mlp), gray, levin (hints spread along lightness; gray without them) "
-         "or a model folder. Default: the bundled CNN.",
-)
+def _model_help() -> str:
+    from ..models import bundled_models, hint_models
+
+    takes = [m for m in hint_models() if m != "levin"]
+    return (f"Bundled model name ({', '.join(bundled_models())}; {', '.join(takes)} take hints), gray, levin "
+            "(hints spread along lightness; gray without them) or a model folder. Default: the bundled CNN.")
+
+
+def hint_models_text() -> str:
+    """``"cnn, cnn-small or levin"``: the models that take hints, for help texts."""
+    from ..models import hint_models
+
+    names = hint_models()
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+model_option = click.option("--model", "-m", default=None, metavar="NAME|PATH", help=_model_help())
 
 
 #: The guidance options, defined once: (flags, click keywords). :func:`guidance_options` adds them.
 GUIDANCE_OPTIONS = [
     (("--render-size",), dict(type=click.IntRange(8, 4096), default=None,
                               help="Working size of the model (CNN: longer side, default 256; choosing it: "
-                                   "docs/FINETUNING.md).")),
+                                   "docs/FINETUNING.md). Never more than each photo's longer side (a larger value "
+                                   "is lowered to it).")),
     (("--saturation",), dict(type=click.FloatRange(0, 10), default=None,
                              help="Colour gain relative to the model as shipped: 1 = as shipped (default), "
                                   "<1 paler, >1 more vivid.")),
     (("--hints",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                         help="JSON point hints, in the photo's pixels: a list of {\"x\", \"y\", \"color\": "
                              "\"#rrggbb\" or \"ab\": [a, b], \"size\"} or {\"hints\": [...]}. Applied to every "
-                             "input; a photo they fall outside of fails (see docs/GUIDED.md). Needs --model cnn "
-                             "or levin.")),
+                             "input; a photo they fall outside of fails (see docs/GUIDED.md). "
+                             f"Needs --model {hint_models_text()}.")),
     (("--scribbles",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                             help="An RGBA PNG of the photo's size whose opaque pixels are colour strokes. Applied "
-                                 "to every input; a photo of another size fails. Needs --model cnn or levin.")),
+                                 "to every input; a photo of another size fails. "
+                                 f"Needs --model {hint_models_text()}.")),
     (("--reference",), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                             help="A colour photo whose colours guide the result (any model).")),
     (("--reference-strength",), dict(type=click.FloatRange(0, 1), default=None,

@@ -16,7 +16,8 @@ from .base import PathOrURI, StageBars, exit_on_failures, guidance_options, list
 @click.option("-o", "--out", "outdir", required=True, type=PathOrURI(file_okay=False, path_type=Path),
               help="Output folder, or a URI: s3://bucket/out, gs://bucket/out (through pyarrow).")
 @click.option("--overwrite", is_flag=True,
-              help="Redo files whose outputs exist and replace them (never an input file). "
+              help="Redo files whose outputs exist and replace them. Only files chromatize wrote are replaced "
+                   "or skipped: an input, or any file of yours in an output's place, fails that file instead. "
                    "Default: skip them, so rerunning a stopped batch finishes only what is missing.")
 @click.option("--recursive", "-r", is_flag=True, help="Also colorize images in sub-folders of input folders.")
 @click.option("--compare", is_flag=True, help="Also write original | gray | colorized side by side.")
@@ -44,8 +45,9 @@ def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray
     renamed, the same way on every run: same-named files from different folders
     get their path from the folder they share (OUT/trip1/a.jpg, OUT/trip2/a.jpg),
     same-stem files of one folder their full name (OUT/a.gif.png, OUT/a.png.png).
-    No output ever replaces an input file. Files whose outputs exist are skipped,
-    so rerunning an interrupted batch finishes it; --overwrite redoes them.
+    No output ever replaces an input file, nor any file chromatize did not write
+    (outputs carry a mark in their metadata). Files whose outputs exist are
+    skipped, so rerunning an interrupted batch finishes it; --overwrite redoes them.
     Files that fail are listed at the end (exit status 1).
 
     \b

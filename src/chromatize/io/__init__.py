@@ -10,6 +10,7 @@ from .atomic import OutputExistsError, atomic_output, atomic_write_text, clean_t
 from .images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
+    OUTPUT_MARK,
     ImageReadError,
     Photo,
     as_photo,
@@ -19,12 +20,14 @@ from .images import (
     read_image,
     thumbnail,
     write_image,
+    written_by_chromatize,
 )
 from .uri import UriPath, as_path, is_uri, location
 
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
-    "read_image", "decode_image", "encode_png", "thumbnail", "write_image", "list_images",
+    "read_image", "decode_image", "encode_png", "thumbnail", "write_image", "written_by_chromatize", "OUTPUT_MARK",
+    "list_images",
     "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
     "UriPath", "as_path", "is_uri", "location",
 ]

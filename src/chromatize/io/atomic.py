@@ -42,7 +42,8 @@ def temp_prefix(path: str | os.PathLike, pid: int | None = None) -> str:
 
     ``pid`` defaults to this process's id.
     """
-    short = Path(path).name.encode()[:120].decode(errors="ignore")  # keeps the name under the 255-byte limit
+    # The name's bytes as the file system has them (a name that is not UTF-8 too), cut to keep it under 255 bytes.
+    short = os.fsdecode(os.fsencode(Path(path).name)[:120])
     return f".{short}.chromatize-{_host()}-{os.getpid() if pid is None else pid}-"
 
 

@@ -5,7 +5,9 @@
   images are handled. Every failure is an ``ImageReadError`` whose message is
   one line naming the file and the problem.
 * Writing is atomic (a temp file in the target folder, then a rename), and an
-  existing file is never replaced unless ``overwrite=True``.
+  existing file is never replaced unless ``overwrite=True``. Every image
+  written is marked as chromatize's (:func:`written_by_chromatize`), so that a
+  batch replaces or skips only files it wrote, never a user's own.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = [
     "encode_png",
     "thumbnail",
     "write_image",
+    "written_by_chromatize",
+    "OUTPUT_MARK",
     "list_images",
     "as_photo",
     "array_to_uint8",
@@ -45,6 +49,13 @@ __all__ = [
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 #: Images with more pixels than this are refused (decompression bombs). 24 MP photos pass.
 DEFAULT_MAX_PIXELS = 100_000_000
+
+
+#: The EXIF ``Software`` tag of every image :func:`write_image` writes (BMP, which has no metadata: its header's
+#: four reserved bytes hold ``_BMP_MARK``), so that a batch can tell its own outputs from a user's files.
+OUTPUT_MARK = "chromatize"
+_BMP_MARK = b"chrz"
+_EXIF_SOFTWARE = 0x0131
 
 
 class ImageReadError(ValueError):
@@ -353,15 +364,55 @@ def write_image(
         raise ValueError(f"{path}: unknown image format {path.suffix!r}")
     if alpha is not None and fmt != "JPEG":  # JPEG cannot store alpha
         img.putalpha(Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L"))
-    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    data = _encode_marked(img, fmt, quality)
     if isinstance(path, UriPath):
-        buf = BytesIO()
-        img.save(buf, format=fmt, **kwargs)
-        path.write_bytes(buf.getvalue(), overwrite=overwrite, content_type=Image.MIME.get(fmt))
+        path.write_bytes(data, overwrite=overwrite, content_type=Image.MIME.get(fmt))
         return path
     with atomic_output(path, overwrite=overwrite) as tmp:
-        img.save(tmp, format=fmt, **kwargs)
+        tmp.write_bytes(data)
     return path
+
+
+def _encode_marked(img: Image.Image, fmt: str, quality: int) -> bytes:
+    """``img`` encoded as ``fmt``, carrying chromatize's mark (:data:`OUTPUT_MARK`)."""
+    kwargs: dict = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "TIFF":
+        kwargs["tiffinfo"] = {_EXIF_SOFTWARE: OUTPUT_MARK}
+    elif fmt != "BMP":
+        exif = Image.Exif()
+        exif[_EXIF_SOFTWARE] = OUTPUT_MARK
+        kwargs["exif"] = exif
+    buf = BytesIO()
+    img.save(buf, format=fmt, **kwargs)
+    data = buf.getvalue()
+    if fmt == "BMP":  # bfReserved1/2 (bytes 6..9) are the writing application's to use
+        data = data[:6] + _BMP_MARK + data[10:]
+    return data
+
+
+def written_by_chromatize(path: "str | os.PathLike | UriPath") -> bool:
+    """Whether the image file at ``path`` carries the mark that :func:`write_image` puts on every image it writes.
+
+    False for a missing or unreadable file and for any file chromatize did not
+    write (a user's photo, or an output of a chromatize older than the mark).
+    A batch replaces or skips only files for which this is true.
+    """
+    try:
+        if isinstance(path, UriPath):
+            source: "BytesIO | Path" = BytesIO(path.read_bytes())
+            head = source.getvalue()[:10]
+        else:
+            source = Path(path)
+            with source.open("rb") as f:
+                head = f.read(10)
+        if head.startswith(b"BM"):
+            return head[6:10] == _BMP_MARK
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(source) as img:
+                return img.getexif().get(_EXIF_SOFTWARE) == OUTPUT_MARK
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return False
 
 
 def list_images(inputs: Iterable[str | os.PathLike], *, recursive: bool = False) -> list[Path]:

@@ -19,6 +19,12 @@ to a ``?``, which starts pyarrow's options for the filesystem
 (``s3://bucket/in?endpoint_override=minio:9000&scheme=http``); they are kept
 on every path derived from it.
 
+Every call on a store is bounded: it runs in a helper thread that the
+caller waits for at most :data:`CALL_TIMEOUT_S` (so that Ctrl-C works while
+it waits, and a store that never answers is a ``TimeoutError`` naming the
+URI), and Google Cloud Storage gives up retrying after
+:data:`GCS_RETRY_S` unless the URI says otherwise (``?retry_limit_seconds=``).
+
 Needs ``pyarrow`` (it comes with ``ray[data]``: ``pip install 'chromatize[scale]'``).
 """
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +41,12 @@ from ..text import one_line
 from .atomic import OutputExistsError, atomic_output
 
 __all__ = ["UriPath", "is_uri", "as_path", "location"]
+
+#: The longest wait for one call on a store (a listing, a file read or written whole) before it is given up.
+CALL_TIMEOUT_S = 300.0
+#: How long Google Cloud Storage's client retries (finding credentials, reaching the store) before it fails;
+#: pyarrow's default is 15 minutes, which, with no network, looked like a hang.
+GCS_RETRY_S = 15
 
 #: ``scheme://host/key?options``; a scheme of two letters or more, so that no Windows drive (``C:``) is one.
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://([^/?]*)([^?]*)(?:\?(.*))?$", re.DOTALL)
@@ -70,6 +83,8 @@ def _filesystem(root: str, options: str):
     except ModuleNotFoundError:
         raise ModuleNotFoundError(f"{root}: URIs are read and written with pyarrow, which is not installed: "
                                   "pip install 'chromatize[scale]'", name="pyarrow") from None
+    if root.split("://")[0] in ("gs", "gcs") and "retry_limit_seconds=" not in options:
+        options = "&".join(filter(None, [options, f"retry_limit_seconds={GCS_RETRY_S}"]))
     probe = root + "/_" + (f"?{options}" if options else "")
     try:
         fs, path = pyarrow.fs.FileSystem.from_uri(probe)
@@ -78,6 +93,43 @@ def _filesystem(root: str, options: str):
     if not path.endswith("_"):
         raise ValueError(f"{root}: pyarrow maps {probe} to {path!r}, which chromatize cannot follow")
     return fs, path[:-1]
+
+
+def _bounded(what: object, fn, *args, timeout: float | None = None, **kwargs):
+    """``fn(*args, **kwargs)`` in a helper thread, waited for at most ``timeout`` (default :data:`CALL_TIMEOUT_S`).
+
+    A native call on a store cannot be interrupted; the caller waits on an
+    event instead, so that Ctrl-C (``KeyboardInterrupt``) stops it at once,
+    and a call past its time is left to finish in its daemon thread.
+
+    Raises
+    ------
+    TimeoutError
+        Naming ``what``, if no answer came in time.
+    And whatever ``fn`` raises.
+    """
+    timeout = CALL_TIMEOUT_S if timeout is None else timeout
+    done, box = threading.Event(), {}
+
+    def call():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name="chromatize-uri", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"{what}: no answer from the store in {timeout:g} s (is the network up, "
+                           "and are the credentials found?)")
+    error = box.get("error")
+    if type(error) is OSError:  # the store's own error (pyarrow's text can run to a kilobyte): name the URI
+        text = one_line(error)
+        raise OSError(f"{what}: {text if len(text) <= 200 else text[:200] + '...'}") from None
+    if error is not None:
+        raise error
+    return box["value"]
 
 
 @dataclass(frozen=True, order=True, repr=False)
@@ -173,7 +225,7 @@ class UriPath:
         fs, path = self._fs()  # first: without pyarrow, its error says what to install
         import pyarrow.fs
 
-        kind = fs.get_file_info(path).type
+        kind = _bounded(self, fs.get_file_info, path).type
         if kind == pyarrow.fs.FileType.NotFound:
             return None
         return "folder" if kind == pyarrow.fs.FileType.Directory else "file"
@@ -198,7 +250,7 @@ class UriPath:
         _, prefix = _filesystem(self.root, self.options)
         import pyarrow.fs
 
-        entries = fs.get_file_info(pyarrow.fs.FileSelector(path, recursive=recursive))
+        entries = _bounded(self, fs.get_file_info, pyarrow.fs.FileSelector(path, recursive=recursive))
         return [(replace(self, key=_clean(e.path[len(prefix):])), e.type == pyarrow.fs.FileType.Directory)
                 for e in entries if e.path.startswith(prefix)]
 
@@ -210,9 +262,13 @@ class UriPath:
         FileNotFoundError, IsADirectoryError, OSError
         """
         fs, path = self._fs()
-        try:
+
+        def read() -> bytes:
             with fs.open_input_stream(path, compression=None) as f:
                 return f.read()
+
+        try:
+            return _bounded(self, read)
         except FileNotFoundError:
             if self.is_dir():
                 raise IsADirectoryError(f"{self}: is a folder") from None
@@ -245,13 +301,17 @@ class UriPath:
             raise OutputExistsError(f"{self}: exists (use --overwrite to replace it)")
         fs, path = self._fs()
         meta = {"Content-Type": content_type} if content_type else None
-        try:
-            stream = fs.open_output_stream(path, compression=None, metadata=meta)
-        except FileNotFoundError:  # a store with real folders (HDFS, pyarrow's mock): make them, then write
-            fs.create_dir(self.parent._fs()[1], recursive=True)
-            stream = fs.open_output_stream(path, compression=None, metadata=meta)
-        with stream:  # the object appears when the stream closes
-            stream.write(data)
+
+        def write() -> None:
+            try:
+                stream = fs.open_output_stream(path, compression=None, metadata=meta)
+            except FileNotFoundError:  # a store with real folders (HDFS, pyarrow's mock): make them, then write
+                fs.create_dir(self.parent._fs()[1], recursive=True)
+                stream = fs.open_output_stream(path, compression=None, metadata=meta)
+            with stream:  # the object appears when the stream closes
+                stream.write(data)
+
+        _bounded(self, write)
 
 
 def _clean(key: str) -> str:

@@ -11,10 +11,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, read_config
+from .base import Colorizer, GrayBaseline, MeanABBaseline, ModelFormatError, ModelRunError, read_config
 
-__all__ = ["load_model", "resolve_model_folder", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError", "DEFAULT_MODEL",
-           "MODEL_FREE"]
+__all__ = ["load_model", "resolve_model_folder", "bundled_models", "bundled_model_dir", "Colorizer", "ModelFormatError",
+           "ModelRunError", "DEFAULT_MODEL", "MODEL_FREE", "hint_models"]
 
 #: family name in config.json -> module in this package.
 FAMILIES = {"mlp": "chromatize.models.mlp", "cnn": "chromatize.models.cnn"}
@@ -33,6 +33,23 @@ def bundled_models() -> list[str]:
     """Names of the models shipped in the package (sub-folders of ``weights/``)."""
     root = _weights_root()
     return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+
+
+#: Families whose models take point hints and scribbles (``Colorizer.accepts_hints``).
+HINT_FAMILIES = ("cnn",)
+
+
+def hint_models() -> list[str]:
+    """Names of the models that take hints: the bundled ones of a :data:`HINT_FAMILIES` family, and ``levin``."""
+    root = _weights_root()
+    out = []
+    for name in bundled_models():
+        try:
+            if read_config(root / name).get("family") in HINT_FAMILIES:
+                out.append(name)
+        except ModelFormatError:
+            continue
+    return out + ["levin"]
 
 
 def bundled_model_dir(name: str = DEFAULT_MODEL) -> Path:

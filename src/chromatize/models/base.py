@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_write_text
-from ..text import one_line
+from ..text import one_line, parse_json
 
 __all__ = [
     "FORMAT_VERSION",
     "MAX_RENDER_SIZE",
+    "ModelRunError",
+    "run_onnx",
+    "check_runs",
     "ModelFormatError",
     "Colorizer",
     "GrayBaseline",
@@ -39,6 +42,10 @@ MAX_RENDER_SIZE = 4096
 
 class ModelFormatError(ValueError):
     """A model folder is missing a file, or its config or weights are wrong."""
+
+
+class ModelRunError(RuntimeError):
+    """A loaded model failed while colorizing (ONNX Runtime's error, made one line naming the model)."""
 
 
 class Colorizer:
@@ -161,10 +168,66 @@ def onnx_session(path: str | os.PathLike, threads: int = 2, providers=("CPUExecu
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 4  # fatal only: a failed run is raised (run_onnx), not also logged in colour to stderr
     try:
         return ort.InferenceSession(str(path), opts, providers=list(providers))
     except Exception as exc:  # ORT raises its own exception types
         raise ModelFormatError(f"{path}: not a valid ONNX model ({one_line(exc)})") from None
+
+
+def run_onnx(session, output_names, feeds: dict, where: str | os.PathLike) -> list:
+    """``session.run(output_names, feeds)``, its failures made chromatize's.
+
+    Raises
+    ------
+    MemoryError
+        If ONNX Runtime could not allocate memory (a working size too large for this machine).
+    ModelRunError
+        For any other ONNX Runtime failure: one line naming ``where`` (the model file).
+    """
+    try:
+        return session.run(output_names, feeds)
+    except MemoryError:
+        raise
+    except Exception as exc:  # ORT raises its own exception types (Fail, RuntimeException, InvalidArgument, ...)
+        text = one_line(exc)
+        if "alloc" in text.lower():
+            raise MemoryError(f"{where}: ONNX Runtime ran out of memory ({text})") from None
+        shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in feeds.items())
+        raise ModelRunError(f"{where}: ONNX Runtime cannot run it on {shapes} ({text})") from None
+
+
+def check_runs(model: Colorizer, where: str | os.PathLike) -> Colorizer:
+    """Run ``model`` once on a small photo (and with one hint, when it takes hints); returns it.
+
+    A model folder whose files load but do not fit together (a wrong
+    ``stride`` or ``hint_channels`` in ``config.json``, a hint head of another
+    network) then fails when it is loaded, with one line, rather than on every photo.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming ``where`` and what failed.
+    """
+    h, w = model.work_shape(48, 64, 64)
+    L = np.linspace(0, 100, h * w, dtype=np.float32).reshape(h, w)  # (h, w)
+    guides = [None]
+    if model.accepts_hints:
+        from ..hints import Guide
+
+        ab, mask = np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32)
+        ab[h // 2, w // 2], mask[h // 2, w // 2] = (20.0, 30.0), 1.0
+        guides.append(Guide(ab, mask))
+    try:
+        for guide in guides:
+            ab = model.predict_ab(L, guide)
+            if ab.shape != (h, w, 2):
+                raise ValueError(f"it predicts a*b* of shape {ab.shape} for L of shape {(h, w)}")
+    except MemoryError:
+        raise
+    except Exception as exc:  # anything a broken folder makes the network or its head raise
+        raise ModelFormatError(f"{where}: the model loads but cannot run ({one_line(exc)})") from None
+    return model
 
 
 def read_config(folder: str | os.PathLike, family: str | None = None) -> dict:
@@ -179,11 +242,13 @@ def read_config(folder: str | os.PathLike, family: str | None = None) -> dict:
     if not path.is_file():
         raise ModelFormatError(f"{folder}: not a model folder (no config.json)")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # ValueError covers JSONDecodeError and UnicodeDecodeError
         raise ModelFormatError(f"{path}: cannot read config ({one_line(exc)})") from None
     if not isinstance(config, dict) or "family" not in config:
         raise ModelFormatError(f"{path}: config has no 'family'")
+    if not isinstance(config["family"], str):
+        raise ModelFormatError(f"{path}: 'family' must be a name such as \"cnn\", got {config['family']!r}"[:300])
     if config.get("format_version") != FORMAT_VERSION:
         raise ModelFormatError(
             f"{path}: format_version {config.get('format_version')!r}, expected {FORMAT_VERSION}"

@@ -22,7 +22,6 @@ Every error is a 4xx/5xx answer with ``{"error": "one line"}``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -46,7 +45,7 @@ from ..models import (
     load_model,
 )
 from ..suggest import SOURCES, suggest_colors
-from ..text import one_line
+from ..text import one_line, parse_json
 from .guard import Guard, Limits, WebError, WorkPool, json_error_body
 
 __all__ = ["create_app", "Models"]
@@ -172,7 +171,7 @@ def _guidance(form: dict, limits: Limits) -> Guidance:
     hints = None
     if form.get("hints", "").strip():
         try:
-            obj = json.loads(form["hints"])
+            obj = parse_json(form["hints"])
         except ValueError as exc:
             raise HintError(f"hints: not JSON ({one_line(exc)})") from None
         hints = obj["hints"] if isinstance(obj, dict) and "hints" in obj else obj

@@ -48,6 +48,10 @@ class Limits:
     max_hints: int = 1000
     #: Seconds a client has to send the whole request body.
     upload_timeout_s: float = 30.0
+    #: Seconds a client has to send a request's line and headers (from connecting, or from the last answer on a
+    #: kept-alive connection); then the connection is answered 408 and closed, so that clients trickling headers
+    #: cannot hold the server's connections.
+    header_timeout_s: float = 10.0
     #: Seconds from the body's arrival to the answer (waiting for a worker included).
     request_timeout_s: float = 60.0
     #: Jobs that run at once (threads).
@@ -64,7 +68,7 @@ class Limits:
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
         if isinstance(self.queue, bool) or not isinstance(self.queue, int) or self.queue < 0:
             raise ValueError(f"queue must be an integer >= 0, got {self.queue!r}")
-        for key in ("upload_timeout_s", "request_timeout_s"):
+        for key in ("upload_timeout_s", "header_timeout_s", "request_timeout_s"):
             value = getattr(self, key)
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"{key} must be a positive number of seconds, got {value!r}")

@@ -4,11 +4,14 @@ The socket is bound when a :class:`WebServer` is made, so that a busy port is
 an ``OSError`` (errno ``EADDRINUSE``) raised right there, before any
 serving starts: the CLI turns it into one line. Malformed HTTP (a
 Content-Length of ``abc``, say) is answered by the protocol layer; here it
-gets the same ``{"error": ...}`` body as every other error.
+gets the same ``{"error": ...}`` body as every other error. The protocol
+also bounds the time a request's headers may take (uvicorn has no such
+limit: sockets trickling headers a byte a second held every connection).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import socket
@@ -29,7 +32,45 @@ MAX_CONNECTIONS = 1000
 
 
 class JSONErrorH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, answering malformed requests with a JSON error body."""
+    """uvicorn's h11 protocol, answering malformed requests with a JSON error body, and slow headers with 408.
+
+    A request's line and headers must arrive within :attr:`header_timeout_s`
+    of the connection being made or of the last answer on it; otherwise the
+    connection is answered 408 and closed. (uvicorn's ``timeout_keep_alive``
+    is cancelled by any byte received, so it bounds only silent connections.)
+    """
+
+    #: Seconds a request's headers may take (set from ``Limits.header_timeout_s`` by :class:`WebServer`).
+    header_timeout_s: float = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()  # the next request on this connection gets its own time
+
+    def connection_lost(self, exc) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        if not self.transport.is_closing():
+            self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        # Still IDLE: no complete request line and headers yet (a request being read or answered is left alone).
+        if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
+            return
+        body = json_error_body(f"request headers not received within {self.header_timeout_s:g} s")
+        self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                             b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+        self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         body = json_error_body("malformed HTTP request (a bad request line or header, "
@@ -93,7 +134,9 @@ class WebServer:
             raise
         self.server_address = self.socket.getsockname()[:2]
         config = uvicorn.Config(self.app, log_level=log_level, access_log=False, lifespan="off",
-                                http=JSONErrorH11Protocol, timeout_keep_alive=5,
+                                http=type("HeaderBoundH11Protocol", (JSONErrorH11Protocol,),
+                                          {"header_timeout_s": limits.header_timeout_s}),
+                                timeout_keep_alive=5,
                                 limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=5)
         self._server = uvicorn.Server(config)
 

@@ -66,7 +66,7 @@ import cv2
 import numpy as np
 
 from ...color import AB_NORM, L_CENT, L_NORM
-from ..base import onnx_session
+from ..base import onnx_session, run_onnx
 from .config import HintHeadEntry
 
 __all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "geodesic_locality",
@@ -396,7 +396,7 @@ class HintHead:
             If the file is missing or not a valid ONNX model.
         """
         session = onnx_session(onnx_path, threads)
-        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), entry)
+        return cls(lambda feats, x: run_onnx(session, None, {"features": feats, "L": x}, onnx_path), entry)
 
     def reach(self, unit: float) -> Reach:
         """This head's :class:`Reach` at a working size whose pixel is ``unit`` units long."""

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ...color import AB_NORM, normalise_L
-from ..base import Colorizer, ModelFormatError, onnx_session
+from ..base import Colorizer, ModelFormatError, check_runs, onnx_session, run_onnx
 from .config import CNNFolderConfig, read_cnn_config
 from .hint_head import HintHead
 
@@ -229,10 +229,10 @@ class CNNColorizer(NetColorizer):
             self.hint_head = HintHead.from_onnx(self.onnx_path.parent / "hint_head.onnx", self.hint_head.entry, threads)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
-        return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]
+        return run_onnx(self.session, [self.output_name], {self.input_name: self.net_input(L, guide)}, self.onnx_path)[0][0]
 
     def raw_features(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out, feats = self.session.run(None, {self.input_name: self.net_input(L)})[:2]
+        out, feats = run_onnx(self.session, None, {self.input_name: self.net_input(L)}, self.onnx_path)[:2]
         return out[0], feats
 
 
@@ -249,4 +249,4 @@ def load(folder: str | os.PathLike, config: dict) -> CNNColorizer:
     typed = read_cnn_config(config, folder / "config.json")
     if not onnx_path.is_file():
         raise ModelFormatError(f"{folder}: CNN model folder has no model.onnx")
-    return CNNColorizer(onnx_path, typed)
+    return check_runs(CNNColorizer(onnx_path, typed), folder)

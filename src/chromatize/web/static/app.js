@@ -419,6 +419,7 @@ function wire() {
     if (e.key === "Escape" && picker) { closePicker(); return; }
     if (typing || !photo) return;
     const mod = e.ctrlKey || e.metaKey;
+    if (!mod && !e.altKey && onPickerKey(e)) return;
     if (mod && e.key.toLowerCase() === "z") { e.preventDefault(); go(e.shiftKey ? index + 1 : index - 1); }
     else if (mod && e.key.toLowerCase() === "y") { e.preventDefault(); go(index + 1); }
     else if (!mod && !e.altKey && (e.key === "h" || e.key === "b")) {
@@ -443,7 +444,7 @@ async function start() {
     showError("cannot list the models: " + e.message);
     return;
   }
-  for (const m of models) $("model").add(new Option(m.name + (m.hints ? "" : " (no hints)"), m.name));
+  for (const m of models) $("model").add(new Option(m.name + (m.hints ? " (takes hints)" : " (no hints)"), m.name));
   for (const size of RENDER_SIZES.filter((v) => v <= limits.max_render_size)) $("render-size").add(new Option(`${size} px`, String(size)));
   document.body.dataset.ready = "1";
 }

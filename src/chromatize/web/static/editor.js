@@ -141,6 +141,31 @@ function onHintKey(e) {
   }
 }
 
+// A new hint in the "before" part of the before/after view would show no change: move the divider left of it.
+function revealAt(x) {
+  const at = (100 * x) / photo.width;
+  if ($("side-by-side").checked || at > Number($("slider").value)) return;
+  $("slider").value = String(Math.max(0, Math.floor(at) - 10));
+  setSlider(Number($("slider").value));
+}
+
+// Delete and +/- act on the hint whose picker is open (a click on a hint opens it), as on a focused marker.
+function onPickerKey(e) {
+  if (!picker || picker.hint < 0 || (e.target.closest && e.target.closest(".hint"))) return false;
+  const i = picker.hint;
+  if (e.key === "Delete" || e.key === "Backspace") {
+    closePicker();
+    change((s) => { s.hints.splice(i, 1); });
+  } else if (e.key === "+" || e.key === "=" || e.key === "-") {
+    resizeHint(i, e.key === "-" ? -1 : 1);
+    $("hint-size").value = $("hint-size-out").textContent = current().hints[i].size;
+  } else {
+    return false;
+  }
+  e.preventDefault();
+  return true;
+}
+
 const focusHint = (i) => { const m = $("hints").querySelector(`[data-index="${i}"]`); if (m) m.focus(); };
 
 // ---------- the colour picker ----------
@@ -246,6 +271,7 @@ function choose(color) {
     picker.hint = current().hints.length;   // it becomes this hint
     picker.pending = null;
     change((s) => { s.hints.push(hint); });
+    revealAt(hint.x);
     $("picker-title").textContent = `Hint ${picker.hint + 1}: colour`;
     $("hint-delete").textContent = "Delete hint";
   } else {
