@@ -32,7 +32,7 @@ from .io import read_image
 from .text import one_line
 
 __all__ = [
-    "Hint", "Guide", "HintError", "parse_hints", "read_hints", "hints_to_json", "rasterize",
+    "Hint", "Guide", "HintError", "parse_hints", "read_hints", "read_hints_json", "hints_to_json", "rasterize",
     "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles", "load_guide",
     "sweep_points", "sweep_hints",
 ]
@@ -162,14 +162,18 @@ def parse_hints(obj: object, where: str = "hints", shape: tuple[int, int] | None
 
 def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> list[Hint]:
     """Read a hints JSON file (see :func:`parse_hints`); every error is one line naming the file."""
+    return parse_hints(read_hints_json(path), str(path), shape)
+
+
+def read_hints_json(path: str | os.PathLike) -> object:
+    """A hints file's JSON, not yet checked (videos add keys to it); errors are one line naming the file."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HintError(f"{path}: no such hints file") from None
     except (OSError, ValueError) as exc:
         raise HintError(f"{path}: not a JSON hints file ({one_line(exc)})") from None
-    return parse_hints(obj, str(path), shape)
 
 
 def hints_to_json(hints: list[Hint]) -> dict:
