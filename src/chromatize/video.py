@@ -100,6 +100,8 @@ def parse_video_hints(hints, where: str = "hints") -> dict[int, list[Hint]]:
     >>> parse_video_hints([{"x": 1, "y": 2, "ab": [10, 0], "frame": 3}])
     {3: [Hint(x=1.0, y=2.0, ab=(10.0, 0.0), size=1)]}
     """
+    if isinstance(hints, dict) and hints and all(isinstance(k, int) and not isinstance(k, bool) for k in hints):
+        return {k: as_hints(v) for k, v in hints.items()}  # grouped already
     if isinstance(hints, (str, os.PathLike)):
         where, hints = str(hints), read_hints_json(hints)
     if isinstance(hints, dict) and set(hints) == {"hints"}:

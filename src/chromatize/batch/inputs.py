@@ -13,10 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..io import IMAGE_SUFFIXES, UriPath, as_path, location
+from ..io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, UriPath, as_path, location
 from ..text import one_line
 
-__all__ = ["find_inputs", "sample_images"]
+__all__ = ["find_inputs", "sample_images", "INPUT_SUFFIXES"]
+
+#: Files taken from folders: photos and videos.
+INPUT_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
 
 
 def sample_images() -> list[Path]:
@@ -45,7 +48,7 @@ def find_inputs(
 
     A file given by name is taken whatever its suffix (so that a bad file is
     reported, not skipped), relative path its name. A folder contributes its
-    files with an image suffix (:data:`chromatize.io.IMAGE_SUFFIXES`), sorted,
+    files with an image or video suffix (:data:`INPUT_SUFFIXES`), sorted,
     relative to the folder; with ``recursive`` also those of its sub-folders.
     Hidden names (``.*``) are passed over; the same file given twice is taken once.
     A URI (``s3://bucket/scans``) is listed through pyarrow (:func:`_find_stored`),
@@ -94,7 +97,7 @@ def find_inputs(
                 continue
             problem = _stat_problem(path)
             if problem is not None:
-                if path.suffix.lower() in IMAGE_SUFFIXES:
+                if path.suffix.lower() in INPUT_SUFFIXES:
                     failed.append((path, problem))
                     count += 1
                 else:
@@ -108,7 +111,7 @@ def find_inputs(
                     count += walk(path, root, visited | {real})
                 else:
                     subdirs.append(entry.name)
-            elif path.suffix.lower() in IMAGE_SUFFIXES:
+            elif path.suffix.lower() in INPUT_SUFFIXES:
                 take(path, path.relative_to(root))
                 count += 1
             else:
@@ -174,7 +177,7 @@ def _find_stored(item: UriPath, recursive: bool, skip: set[str], take: Callable,
         if is_dir:
             if not recursive:
                 subdirs.append(path.name)
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
+        elif path.suffix.lower() in INPUT_SUFFIXES:
             take(path, Path(*parts))
             count += 1
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..io import UriPath, as_path, location
+from ..io import UriPath, as_path, is_video, location, video_output_suffix
 from .inputs import find_inputs
 
 __all__ = ["Job", "Plan", "output_suffix", "plan_outputs"]
@@ -72,7 +72,12 @@ class Plan:
 
 
 def output_suffix(src: "str | os.PathLike | UriPath", suffix: str | None = None) -> str:
-    """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``."""
+    """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``.
+
+    A video's is its container's (:func:`chromatize.io.video_output_suffix`), whatever ``suffix`` says.
+    """
+    if is_video(src):
+        return video_output_suffix(src)
     if suffix is not None:
         suffix = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
         if suffix not in WRITABLE_SUFFIXES:
@@ -168,7 +173,8 @@ def plan_outputs(
         owner.setdefault(_name_key(dst), src)
     plan = Plan(failed=failed, notes=notes)
     for src, dst in zip(srcs, dsts):
-        job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if compare else None)
+        side = compare and not is_video(src)  # no side-by-side strip for a video
+        job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if side else None)
         hit = next(((p, input_files[location(p)]) for p in job.outputs if location(p) in input_files), None)
         clash = next(((p, owner[_name_key(p)]) for p in job.outputs
                       if owner.setdefault(_name_key(p), src) != src), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import cv2
 import numpy as np
@@ -20,10 +20,14 @@ import numpy as np
 from ..color import gray_to_rgb
 from ..infer import check_guidance, check_settings, colorize_photo
 from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, UriPath, as_path, clean_temp_files,
-                  decode_image, read_image, write_image)
+                  decode_image, is_video, read_image, write_image)
 from ..models import Colorizer, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
+from .video import VideoSettings, colorize_video_job, photo_hints, video_settings
+
+if TYPE_CHECKING:
+    from ..video import VideoOptions
 
 __all__ = ["FileOutcome", "BatchResult", "colorize_one", "start_batch", "colorize_files"]
 
@@ -115,6 +119,7 @@ def colorize_one(
     reference=None,
     reference_strength: float | None = None,
     data: bytes | None = None,
+    video: VideoSettings | None = None,
 ) -> FileOutcome:
     """Colorize one file into ``dst`` (and ``compare``); never raises for a bad file.
 
@@ -145,6 +150,9 @@ def colorize_one(
         The bytes of ``src``, when a distributed runner has read them already;
         decoded as ``src`` would be (None or empty: ``src`` is read, so that an
         empty or unreadable file is reported the same way).
+    video : chromatize.batch.video.VideoSettings, optional
+        For a video ``src`` (a video suffix): temporal and encoding options and
+        the hints by frame (default: :class:`VideoSettings`); ``compare`` is not written for videos.
 
     Returns
     -------
@@ -161,6 +169,11 @@ def colorize_one(
     if not todo:
         outcome.skipped = True
         return outcome
+    if is_video(src):  # a film (chromatize.batch.video); ``data`` is not used: it is streamed from disk
+        return colorize_video_job(src, dst, load_model(model), outcome, settings=video or VideoSettings(),
+                                  overwrite=overwrite, render_size=render_size, saturation=saturation,
+                                  guidance={"scribbles": scribbles, "reference": reference,
+                                            "reference_strength": reference_strength})
     try:
         photo = decode_image(data, str(src), max_pixels=max_pixels) if data else read_image(src, max_pixels=max_pixels)
         out = colorize_photo(photo, load_model(model), render_size, saturation, hints=hints, scribbles=scribbles,
@@ -232,7 +245,7 @@ def start_batch(
     check_settings(render_size, saturation)
     plan = plan_outputs(inputs, outdir, recursive=recursive, suffix=suffix, compare=compare)
     model = load_model(model)
-    guidance = check_guidance(model, hints, scribbles, reference, reference_strength)
+    guidance = check_guidance(model, photo_hints(hints), scribbles, reference, reference_strength)
     out = _local(as_path(outdir))  # an object store: no permission bits, no temp files
     if plan.jobs and out is not None and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"{out}: the output folder is not writable")
@@ -260,6 +273,7 @@ def colorize_files(
     scribbles=None,
     reference=None,
     reference_strength: float | None = None,
+    video: "VideoOptions | None" = None,
 ) -> BatchResult:
     """Colorize files and folders into ``outdir``; a rerun finishes what is missing.
 
@@ -297,6 +311,10 @@ def colorize_files(
         As for :func:`chromatize.colorize`, the same for every file: checked
         once before any work (:func:`chromatize.infer.check_guidance`); a hint
         outside a photo or scribbles of another size fail that file only.
+        For videos, hints may carry ``"frame": N`` (photos take those of frame 0).
+    video : chromatize.video.VideoOptions, optional
+        For the inputs with a video suffix: temporal settings, H.264 quality, a
+        per-frame progress callback (default: :class:`chromatize.video.VideoOptions`).
 
     Returns
     -------
@@ -319,9 +337,11 @@ def colorize_files(
         inputs, outdir, model, render_size=render_size, saturation=saturation, compare=compare, suffix=suffix,
         recursive=recursive, hints=hints, scribbles=scribbles, reference=reference,
         reference_strength=reference_strength)
+    films = video_settings(video, hints) if any(is_video(job.src) for job in plan.jobs) else None
     for done, job in enumerate(plan.jobs, 1):
         result.add(colorize_one(job.src, job.dst, model, compare=job.compare, render_size=render_size,
-                                saturation=saturation, overwrite=overwrite, max_pixels=max_pixels, **guidance))
+                                saturation=saturation, overwrite=overwrite, max_pixels=max_pixels, **guidance,
+                                video=films))
         if progress is not None:
             progress(done, len(plan.jobs), job.src)
     return result

@@ -38,6 +38,11 @@ from .base import PathOrURI, StageBars, exit_on_failures, listen_error, main, mo
               help="A colour photo whose colours guide the result (any model).")
 @click.option("--reference-strength", type=click.FloatRange(0, 1), default=None,
               help="How far to move towards the reference's colours: 0..1 (default 0.25).")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="Videos: H.264 quality, 0 (lossless) .. 51; 18 looks like the input, 23 is smaller.")
+@click.option("--per-frame", is_flag=True,
+              help="Videos: colorize each frame on its own (flickers; for comparison). "
+                   "Default: colours follow the motion and start afresh at each scene cut.")
 @click.option("--ray", "use_ray", is_flag=True,
               help="Run the batch on Ray Data: a local Ray on this machine, or the cluster of --ray-address. "
                    "The same outputs, names, skip/resume and error report as without it. "
@@ -51,8 +56,9 @@ from .base import PathOrURI, StageBars, exit_on_failures, listen_error, main, mo
 @click.option("--ray-threads", type=click.IntRange(1), default=1, show_default=True,
               help="CPU threads (and Ray CPUs) per Ray actor.")
 def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, samples, fmt, saturation,
-             hints, scribbles, reference, reference_strength, use_ray, ray_address, ray_workers, ray_threads):
-    """Colorize photos (files or folders, or s3://, gs:// URIs) into OUT, keeping each file's name.
+             hints, scribbles, reference, reference_strength, crf, per_frame, use_ray, ray_address, ray_workers,
+             ray_threads):
+    """Colorize photos and videos (files or folders, or s3://, gs:// URIs) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
     becomes OUT/2020/a.jpg). Inputs that would get the same output name are
@@ -63,9 +69,15 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
     so rerunning an interrupted batch finishes it; --overwrite redoes them.
     Files that fail are listed at the end (exit status 1).
 
+    A video (mp4, mkv, mov, avi, webm) becomes an H.264 video of the same
+    frames, timestamps, size and rotation, its audio and subtitles copied
+    (film.mp4 -> OUT/film.mp4; mkv, avi and webm -> .mkv), with colours that
+    follow the motion; hints may name the frame they start on ("frame": N).
+
     \b
     Example:
         chromatize colorize scan1.jpg scans/ -o colorized/
+        chromatize colorize film.mp4 -o colorized/ --crf 20              # a video
         chromatize colorize albums/ -o colorized/ --recursive     # rerun it to resume
         chromatize colorize --samples -o demo_out --compare
         chromatize colorize scan.jpg -o out/ --hints scan_hints.json --model levin
@@ -79,20 +91,22 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
     inputs = list(inputs) + (sample_images() if samples else [])
     if not inputs:
         raise click.UsageError("give at least one INPUT file or folder, or --samples")
+    bars = StageBars()
+    extra = {"video": _video_options(crf, per_frame, bars)}
     run_batch = colorize_files
     if use_ray or ray_address:
+        extra = {}  # Ray runs videos with the default video options
         from functools import partial
 
         from ..ray_batch import colorize_files_ray
 
         run_batch = partial(colorize_files_ray, address=ray_address, workers=ray_workers, threads=ray_threads)
-    bars = StageBars()
     try:
         result = run_batch(
             inputs, outdir, model, render_size=render_size, saturation=saturation, overwrite=overwrite,
             compare=compare, suffix=None if fmt == "same" else "." + fmt, recursive=recursive,
             progress=lambda done, total, _path: bars("colorizing", done, total),
-            hints=hints, scribbles=scribbles, reference=reference, reference_strength=reference_strength,
+            hints=hints, scribbles=scribbles, reference=reference, reference_strength=reference_strength, **extra,
         )
     finally:
         bars.close()
@@ -100,11 +114,20 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         click.echo(f"note: {note}", err=True)
     if result.removed_temp:
         click.echo(f"note: removed {len(result.removed_temp)} temp file(s) left by an interrupted run", err=True)
-    summary = f"colorized {len(result.colorized)} image(s) into {outdir}"
+    summary = f"colorized {len(result.colorized)} file(s) into {outdir}"
     if result.skipped:
         summary += f"; {len(result.skipped)} already done, skipped (--overwrite redoes them)"
     click.echo(summary)
     exit_on_failures(result.failed)
+
+
+def _video_options(crf: int, per_frame: bool, bars: StageBars):
+    """The batch's video options from the command line; frame progress on its own bar."""
+    from ..io import VideoEncoding
+    from ..video import TemporalSettings, VideoOptions
+
+    return VideoOptions(temporal=None if per_frame else TemporalSettings(), encoding=VideoEncoding(crf=crf),
+                        progress=lambda done, total: bars("frames", done, total))
 
 
 @main.command()

@@ -3,7 +3,8 @@
 ``images`` decodes any common image into 8-bit RGB plus alpha with one-line
 errors and writes images atomically; ``atomic`` holds the temp-file-then-rename
 helper that every file chromatize writes goes through; ``uri`` reaches files
-named by URIs (``s3://``, ``gs://``, ``file://``) through pyarrow's filesystems.
+named by URIs (``s3://``, ``gs://``, ``file://``) through pyarrow's filesystems;
+``video`` reads and re-encodes videos through PyAV.
 """
 
 from .atomic import OutputExistsError, atomic_output, atomic_write_text, clean_temp_files, is_temp_file, temp_prefix
@@ -22,10 +23,14 @@ from .images import (
     write_image,
 )
 from .uri import UriPath, as_path, is_uri, location
+from .video import (VIDEO_SUFFIXES, VideoEncoding, VideoInfo, VideoReadError, is_video, probe_video, read_frames,
+                    transcode_video, video_output_suffix)
 
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
     "read_image", "decode_image", "encode_png", "png_data_uri", "thumbnail", "write_image", "list_images",
     "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
     "UriPath", "as_path", "is_uri", "location",
+    "VIDEO_SUFFIXES", "VideoEncoding", "VideoInfo", "VideoReadError", "is_video", "probe_video", "read_frames",
+    "transcode_video", "video_output_suffix",
 ]
