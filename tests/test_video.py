@@ -16,7 +16,7 @@ from chromatize.hints import HintError
 from chromatize.io import OutputExistsError, VideoReadError, is_temp_file, probe_video, read_frames, transcode_video
 from chromatize.metrics.temporal import VideoScores, cdc, js_divergence, rgb_histograms
 from chromatize.models.base import Colorizer
-from chromatize.video import (FrameColorizer, TemporalSettings, VideoOptions, blend_ab, colorize_frames,
+from chromatize.video import (FrameColorizer, TemporalSettings, blend_ab, colorize_frames,
                               colorize_video, parse_video_hints)
 
 

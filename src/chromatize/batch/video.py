@@ -7,7 +7,6 @@ gives every video (the temporal and encoding options, the hints by frame).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
