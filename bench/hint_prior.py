@@ -43,8 +43,8 @@ from chromatize.color import AB_NORM, rgb_to_lab
 from chromatize.data import load_photos, split_validation
 from chromatize.io import list_images, read_image
 from chromatize.models import load_model
-from chromatize.models.hint_head import PRIOR_FLOOR as FLOOR
-from chromatize.models.hint_head import UNIT_SIZE, attend, edge_features, hint_keys
+from chromatize.models.cnn.hint_head import PRIOR_FLOOR as FLOOR
+from chromatize.models.cnn.hint_head import UNIT_SIZE, attend, edge_features, hint_keys
 from chromatize.train.hints import sweep_score
 
 #: (g0, g1, s): none (the head before the prior), the global prior (0.1, 0, 10 ships), the local prior.

@@ -70,12 +70,7 @@ def set_threads(model: Colorizer, threads: int) -> Colorizer:
     import cv2
 
     cv2.setNumThreads(threads)
-    session = getattr(model, "session", None)
-    path = getattr(session, "_model_path", None)  # ONNX Runtime keeps the file it was loaded from
-    if path:
-        from .models.base import onnx_session
-
-        model.session = onnx_session(path, threads, session.get_providers())
+    model.set_threads(threads)
     try:
         import numba
 

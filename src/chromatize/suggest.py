@@ -154,17 +154,13 @@ def suggest_colors(photo: Photo | np.ndarray, model: Colorizer, x: float, y: flo
     L0 = float(L[max(0, cy - 2): cy + 3, max(0, cx - 2): cx + 3].mean())
 
     out: list[Suggestion] = []
-    centers = getattr(model, "centers", None)
-    if centers is not None and hasattr(model, "raw"):
-        # One network run serves both the model's own colour and its bin probabilities.
-        from .models.cnn import decode
-
-        wh, ww = model.work_shape(*shape, render_size)
-        small = cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA) if (wh, ww) != shape else L
-        raw = model.raw(np.ascontiguousarray(small, np.float32))  # (Q + 2, h/4, w/4)
-        d = model.decoding
-        own = _sample(decode(raw, centers, d.temperature, d.mix, d.saturation), x, y, shape)
-        logits = _sample(np.moveaxis(raw[: len(centers)], 0, -1), x, y, shape)  # (Q,)
+    wh, ww = model.work_shape(*shape, render_size)
+    small = cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA) if (wh, ww) != shape else L
+    dist = model.bin_outputs(np.ascontiguousarray(small, np.float32))
+    if dist is not None:
+        ab, logits, centers = dist
+        own = _sample(ab, x, y, shape)
+        logits = _sample(logits, x, y, shape)  # (Q,)
         p = np.exp(logits - logits.max())
         p /= p.sum()
         bins = [Suggestion((float(a[0]), float(a[1])), _hex(L0, a), round(w, 4), "bins")

@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-
-from chromatize.models.effnet_encoder import (  # noqa: E402
+from chromatize.models.cnn.effnet_encoder import (  # noqa: E402
     ConvBN, EfficientNetLite0, load_pretrained_encoder, pretrained_path,
 )
-from chromatize.models.effnet_torch import (  # noqa: E402
+from chromatize.models.cnn.effnet_net import (  # noqa: E402
     EffUNet, EffUNetConfig, param_groups, pool_hints, srgb_gray, widen_input,
 )
 
@@ -138,11 +137,11 @@ def test_srgb_gray_matches_scikit_image():
     assert torch.isfinite(srgb_gray(torch.tensor([-5.0, 105.0]))).all()
 
 
-@pytest.mark.parametrize("n_bins, extra_in, hw", [(0, 0, (64, 96)), (313, 0, (96, 64)), (10, 3, (32, 32))])
-def test_output_shapes(n_bins, extra_in, hw):
-    net = EffUNet(EffUNetConfig(widths=(32, 16, 8), global_width=16, n_bins=n_bins, extra_in=extra_in)).eval()
+@pytest.mark.parametrize("n_bins, hint_channels, hw", [(0, 0, (64, 96)), (313, 0, (96, 64)), (10, 3, (32, 32))])
+def test_output_shapes(n_bins, hint_channels, hw):
+    net = EffUNet(EffUNetConfig(widths=(32, 16, 8), global_width=16, n_bins=n_bins, hint_channels=hint_channels)).eval()
     with torch.no_grad():
-        out = net(torch.zeros(2, 1 + extra_in, *hw))
+        out = net(torch.zeros(2, 1 + hint_channels, *hw))
     assert out.shape == (2, n_bins + 2, hw[0] // 4, hw[1] // 4)
     assert out.dtype == torch.float32
 
@@ -150,7 +149,7 @@ def test_output_shapes(n_bins, extra_in, hw):
 def test_widened_net_starts_equal_to_the_automatic_one_and_learns_from_hints():
     plain = tiny_random(EffUNetConfig(widths=(32, 16, 8), global_width=16, n_bins=5))
     wide = widen_input(plain, 3).eval()
-    assert wide.config.extra_in == 3 and not wide.encoder.stem.conv.weight[:, 3:].any()
+    assert wide.config.hint_channels == 3 and not wide.encoder.stem.conv.weight[:, 3:].any()
     L = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
     hints = torch.zeros(2, 3, 64, 64)
     hints[:, :2, 10:15, 20:25], hints[:, 2, 10:15, 20:25] = 0.4, 1.0
@@ -175,7 +174,7 @@ def test_pool_hints_keeps_a_one_pixel_hint():
 
 
 def test_load_pretrained_with_extra_channels(state):
-    enc = load_pretrained_encoder(EfficientNetLite0(extra_in=3))
+    enc = load_pretrained_encoder(EfficientNetLite0(hint_channels=3))
     w = enc.stem.conv.weight  # (32, 6, 3, 3)
     assert w.shape == (32, 6, 3, 3)
     torch.testing.assert_close(w[:, :3], state["_conv_stem.weight"], rtol=0, atol=0)

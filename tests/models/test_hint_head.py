@@ -15,9 +15,10 @@ import chromatize  # noqa: E402
 from chromatize.color import AB_NORM  # noqa: E402
 from chromatize.hints import Guide  # noqa: E402
 from chromatize.models import ModelFormatError, load_model  # noqa: E402
-from chromatize.models.hint_head import (  # noqa: E402
-    PRIOR_FLOOR, QUERY_STRIDE, HintHeadConfig, attend, bin_prior, hint_keys, pool)
-from chromatize.models.hint_head_torch import HintHeadNet, attend_batch  # noqa: E402
+from chromatize.models.cnn.config import HintHeadConfig, HintHeadEntry  # noqa: E402
+from chromatize.models.cnn.hint_head import (  # noqa: E402
+    PRIOR_FLOOR, QUERY_STRIDE, attend, bin_prior, hint_keys, pool)
+from chromatize.models.cnn.hint_head_net import HintHeadNet, attend_batch  # noqa: E402
 
 
 def test_hint_keys_pool_each_hinted_cell():
@@ -195,27 +196,28 @@ def test_training_writes_a_loadable_model_that_uses_hints(trained_head):
 
 def test_onnx_head_matches_torch_head(trained_head):
     from chromatize.hints import rasterize, as_hints
-    from chromatize.models.cnn_torch import load_torch
-    from chromatize.models.hint_head import HintHead
-    from chromatize.models.hint_head_torch import load_head
+    from chromatize.models.cnn.torch_io import load_torch
+    from chromatize.models.cnn.hint_head import HintHead
+    from chromatize.models.cnn.hint_head_net import load_head
 
     run, _, _ = trained_head
     onnx_model = load_model(run / "best")
     base, cfg = load_torch(run / "best")
-    head = load_head(run / "best", cfg.extra["hint_head"]).eval()
+    head = load_head(run / "best", cfg.hint_head).eval()
 
     def query(feats, x):
         with torch.no_grad():
             e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
         return e.numpy(), b.numpy()
 
-    from chromatize.models.cnn_torch import TorchCNN
+    from chromatize.models.cnn.torch_io import TorchCNN
 
     torch_model = TorchCNN(base.eval(), cfg)
-    entry = cfg.extra["hint_head"]
-    assert entry["alpha"] == pytest.approx(float(head.alpha.detach())) and 0 < entry["alpha"] < 1
-    torch_model.hint_head = HintHead(query, head.config, entry["sigmas"], entry["edge_weights"], entry.get("refine_reach"),
-                                     entry["alpha"], (entry["bin_prior"]["gamma"], entry["bin_prior"]["sigma"]))
+    entry = cfg.hint_head
+    assert isinstance(entry, HintHeadEntry) and entry.bin_prior is not None
+    assert entry.alpha == pytest.approx(float(head.alpha.detach())) and 0 < entry.alpha < 1
+    assert HintHeadEntry.from_dict(entry.to_dict(), "x") == entry  # the typed entry round-trips through JSON
+    torch_model.hint_head = HintHead(query, entry)
     L = np.tile(np.linspace(20, 80, 96, dtype=np.float32), (64, 1))
     guide = rasterize(as_hints([{"x": 10, "y": 10, "ab": [30, 40], "size": 3}, {"x": 70, "y": 40, "ab": [-20, 5]}]),
                       L.shape)

@@ -18,7 +18,11 @@ from conftest import make_photo
 
 torch = pytest.importorskip("torch")
 
-from chromatize.models.cnn_torch import CNNConfig, ColorNet, load_torch, receptive_field, soft_encode  # noqa: E402
+from chromatize.models.cnn.small_net import CNNConfig, ColorNet, receptive_field  # noqa: E402
+
+from chromatize.models.cnn.torch_io import load_torch  # noqa: E402
+
+from chromatize.models.cnn.losses import soft_encode  # noqa: E402
 from chromatize.train.cnn import train_cnn  # noqa: E402
 from chromatize.train.cnn_run import TrainConfig  # noqa: E402
 
@@ -193,7 +197,7 @@ def test_fine_tune_the_bundled_default(photo_dir, tmp_path):
     train_cnn([photo_dir], tmp_path / "mine", cfg)
     base, _ = load_torch(__import__("chromatize").models.bundled_model_dir("cnn"))
     tuned, tuned_cfg = load_torch(tmp_path / "mine")
-    assert tuned_cfg.extra["arch"] == "effnet" and tuned_cfg.stride == 32
+    assert tuned_cfg.arch == "effnet" and tuned_cfg.stride == 32
     a, b = base.state_dict()["head.weight"], tuned.state_dict()["head.weight"]
     assert a.shape == b.shape and not torch.equal(a, b)
     model = load_model(tmp_path / "mine")

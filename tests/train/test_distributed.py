@@ -35,7 +35,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from chromatize.models.cnn_torch import load_torch  # noqa: E402
+from chromatize.models.cnn.torch_io import load_torch  # noqa: E402
 from chromatize.train.cnn import draw_batch, train_cnn  # noqa: E402
 from chromatize.train.cnn_run import TrainConfig, setup_run  # noqa: E402
 from chromatize.train.distributed import (  # noqa: E402

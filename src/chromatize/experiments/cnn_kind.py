@@ -15,8 +15,10 @@ import torch
 
 from ..color import AB_NORM, normalise_L
 from ..data import random_crops
-from ..models.cnn import OUT_STRIDE, Decoding
-from ..models.cnn_torch import CNNConfig, ColorNet, TorchCNN, folder_config, loss_fn
+from ..models.cnn import OUT_STRIDE, Decoding, folder_config
+from ..models.cnn.small_net import CNNConfig, ColorNet
+from ..models.cnn.torch_io import TorchCNN
+from ..models.cnn.losses import loss_fn
 from ..train.cnn_run import torch_threads
 from .trials import Trained
 

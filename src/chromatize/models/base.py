@@ -82,6 +82,26 @@ class Colorizer:
         """
         raise NotImplementedError
 
+    def bin_outputs(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The predicted distribution over a*b* bins, for a model that has one (the colour picker offers it).
+
+        Parameters
+        ----------
+        L : ndarray of float32, shape (h, w)
+            Lightness in 0..100, already at ``work_shape``.
+
+        Returns
+        -------
+        (ab, logits, centers) or None
+            The decoded a*b* (h', w', 2) and the bin logits (h', w', Q) at the
+            network's output size, and the bin centres (Q, 2); None for a model
+            without bins (this default).
+        """
+        return None
+
+    def set_threads(self, threads: int) -> None:
+        """Use ``threads`` intra-op threads from now on (a model that runs a thread pool); no output changes."""
+
 
 def refuse_guide(model: Colorizer, guide) -> None:
     """Raise ``ValueError`` if a model without hint support is given a guide."""

@@ -32,7 +32,8 @@ import torch
 
 from ..data import random_crops, simulate_hints
 from ..models.cnn import OUT_STRIDE
-from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, loss_fn, save_model
+from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
+from ..models.cnn.losses import loss_fn
 from ..color import AB_NORM, normalise_L
 from .cnn_run import Run, RunState, TrainConfig, save_checkpoint, setup_run, torch_threads
 from .tune import RENDER_SIZE, ValidationSet, tune_decoding, validate

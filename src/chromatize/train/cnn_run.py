@@ -23,8 +23,9 @@ import torch
 from ..data import load_photos, mean_chroma, split_validation
 from ..io import atomic_output, list_images
 from ..models import bundled_model_dir
-from ..models.cnn import CNNFolderConfig, Decoding
-from ..models.cnn_torch import CNNConfig, ColorNet, folder_config, load_torch, save_model
+from ..models.cnn import CNNFolderConfig, Decoding, folder_config
+from ..models.cnn.small_net import CNNConfig, ColorNet
+from ..models.cnn.torch_io import load_torch, save_model
 from .bins import color_stats, rebalance_weights
 from .tune import RENDER_SIZE, ValidationSet
 
@@ -204,12 +205,12 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, global state untouched
             torch.manual_seed(config.seed)
             model = new_net(config, len(centers))
-    if model.config.n_bins == 0 or getattr(model.config, "loss", "") == "l2":
+    if model.config.n_out == 2:  # a regression network: no bins
         centers = np.zeros((0, 2), np.float32)
-    if config.hints and not getattr(model.config, "extra_in", 0):
+    if config.hints and not model.hint_channels:
         if config.arch != "effnet":
             raise ValueError("hint training (--hints) needs --arch effnet")
-        from ..models.effnet_torch import widen_input
+        from ..models.cnn.effnet_net import widen_input
 
         model = widen_input(model, 3)
     if config.crop % model.stride:
@@ -225,8 +226,8 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
     decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
-    folder = folder_config(mean_ab, centers, decoding, stride=model.stride,
-                           hint_channels=getattr(model.config, "extra_in", 0))
+    folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
+                           arch=model.arch)
     steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
     return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train, val=val,
                device=device, centers=torch.from_numpy(centers).to(device), class_w=class_w,
@@ -238,8 +239,8 @@ def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:
     widths = {"widths": config.widths} if config.widths else {}
     if config.arch == "colornet":
         return ColorNet(CNNConfig(loss="classify" if n_bins else "l2", n_bins=n_bins, **widths))
-    from ..models.effnet_encoder import load_pretrained_encoder
-    from ..models.effnet_torch import EffUNet, EffUNetConfig
+    from ..models.cnn.effnet_encoder import load_pretrained_encoder
+    from ..models.cnn.effnet_net import EffUNet, EffUNetConfig
 
     net = EffUNet(EffUNetConfig(n_bins=n_bins, **widths))
     if config.pretrained:
@@ -250,7 +251,7 @@ def new_net(config: TrainConfig, n_bins: int) -> torch.nn.Module:
 def _param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
     """AdamW groups, each with its ``base_lr`` (the schedule scales it): a pretrained encoder gets ``lr_encoder``."""
     if config.arch == "effnet":
-        from ..models.effnet_torch import param_groups
+        from ..models.cnn.effnet_net import param_groups
 
         groups = param_groups(model, config.lr_encoder or config.lr, config.lr, config.weight_decay)
     else:

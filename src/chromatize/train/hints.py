@@ -1,4 +1,4 @@
-"""Training the hint head (:mod:`chromatize.models.hint_head`) on a frozen automatic CNN.
+"""Training the hint head (:mod:`chromatize.models.cnn.hint_head`) on a frozen automatic CNN.
 
 ``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
 photos, holds out the same validation split as ``chromatize train cnn`` with
@@ -44,10 +44,10 @@ from ..io import Photo, list_images
 from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
-from ..models.cnn_torch import TorchCNN, export_onnx, load_torch, save_model
-from ..models.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, HintHeadConfig, bin_prior, edge_features,
-                                hint_keys)
-from ..models.hint_head_torch import HintHeadNet, attend_batch, save_head
+from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
+from ..models.cnn.config import HintHeadConfig
+from ..models.cnn.hint_head import QUERY_STRIDE, UNIT_SIZE, HintHead, bin_prior, edge_features, hint_keys
+from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
 
 __all__ = ["HintTrainConfig", "train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
@@ -83,7 +83,7 @@ class HintTrainConfig:
     threads: int = 2
     head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
     init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
-    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.hint_head.bin_prior`), in training
+    #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.cnn.hint_head.bin_prior`), in training
     #: and in the saved model; 0: none. The shipped head's setting.
     prior_gamma: float = 0.1
     prior_sigma: float = 10.0  #: its width, a*b* units
@@ -199,8 +199,7 @@ class _Trainer:
                 e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
             return e.numpy(), b.numpy()
 
-        net.hint_head = HintHead(query, head.config, head.sigmas.detach().numpy(), head.edge_weights.detach().numpy(),
-                                 alpha=float(head.alpha.detach()), prior=self.prior)
+        net.hint_head = HintHead(query, head_entry(head, self.prior))
         return net
 
 
@@ -247,10 +246,8 @@ def tune_refine(folder: str | os.PathLike, val: Sequence[np.ndarray], reaches=RE
 def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
     """A complete model folder: the base network (ONNX with features), the head, the config."""
     folder.mkdir(parents=True, exist_ok=True)
-    entry = save_head(trainer.head, folder)
-    if trainer.prior:
-        entry["bin_prior"] = {"gamma": trainer.prior[0], "sigma": trainer.prior[1]}
-    cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra, "hint_head": entry})
+    entry = replace(save_head(trainer.head, folder), bin_prior=trainer.prior or None)
+    cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra}, hint_head=entry)
     save_model(trainer.base, folder, cfg)
     export_onnx(trainer.base, folder / "model.onnx", features=True)
     for name in ("NOTICE",):
@@ -275,12 +272,13 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         raise FileExistsError(f"{out}: holds a run already (use --overwrite)")
     base_dir = _base_dir(config.base)
     base, folder = load_torch(base_dir)
-    if not hasattr(base, "forward_features"):
+    if not base.has_features:
         raise ValueError(f"{base_dir}: a hint head needs an effnet CNN (one that returns decoder features)")
     base.eval()
     for p in base.parameters():
         p.requires_grad_(False)
-    folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")})
+    folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
+                     hint_head=None)
     photos = load_photos(list_images(data, recursive=True), config.long_side)
     if len(photos) < 2:
         raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")

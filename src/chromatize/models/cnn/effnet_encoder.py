@@ -93,13 +93,13 @@ class EfficientNetLite0(nn.Module):
 
     Parameters
     ----------
-    extra_in : int
+    hint_channels : int
         Input channels after the three RGB ones (e.g. colour hints). Their stem
         weights start at zero, so at first they do not change the output.
 
     Notes
     -----
-    ``forward(x)`` takes ``(B, 3 + extra_in, H, W)``, H and W multiples of 32,
+    ``forward(x)`` takes ``(B, 3 + hint_channels, H, W)``, H and W multiples of 32,
     RGB ImageNet-normalised, and returns five tensors with :attr:`channels`
     channels at strides 2, 4, 8, 16, 32 (the last is the 1280-channel head).
     """
@@ -107,10 +107,10 @@ class EfficientNetLite0(nn.Module):
     #: Channels of the features at strides 2, 4, 8, 16, 32.
     channels = (16, 24, 40, 112, HEAD_WIDTH)
 
-    def __init__(self, extra_in: int = 0):
+    def __init__(self, hint_channels: int = 0):
         super().__init__()
-        self.extra_in = extra_in
-        self.stem = ConvBN(3 + extra_in, STEM_WIDTH, 3, 2)
+        self.hint_channels = hint_channels
+        self.stem = ConvBN(3 + hint_channels, STEM_WIDTH, 3, 2)
         blocks, self.taps, cin = [], [], STEM_WIDTH
         for i, (expand, k, stride, cout, n) in enumerate(LITE0_STAGES):
             for j in range(n):
@@ -172,7 +172,7 @@ def _our_key(key: str) -> str:
 def load_pretrained_encoder(encoder: EfficientNetLite0, path: str | os.PathLike | None = None) -> EfficientNetLite0:
     """Load the ImageNet weights into ``encoder`` (in place) and return it.
 
-    The classifier (``_fc``) is dropped. With ``extra_in > 0`` the stem's extra
+    The classifier (``_fc``) is dropped. With ``hint_channels > 0`` the stem's extra
     input channels get zero weights.
 
     Parameters
@@ -194,6 +194,6 @@ def load_pretrained_encoder(encoder: EfficientNetLite0, path: str | os.PathLike 
     state = torch.load(pretrained_path() if path is None else path, map_location="cpu", weights_only=True)
     ours = {_our_key(k): v for k, v in state.items() if not k.startswith("_fc.")}
     stem = ours["stem.conv.weight"]  # (32, 3, 3, 3)
-    ours["stem.conv.weight"] = torch.cat([stem, stem.new_zeros(stem.shape[0], encoder.extra_in, 3, 3)], dim=1)
+    ours["stem.conv.weight"] = torch.cat([stem, stem.new_zeros(stem.shape[0], encoder.hint_channels, 3, 3)], dim=1)
     encoder.load_state_dict(ours)
     return encoder

@@ -1,8 +1,8 @@
-"""The hint head in PyTorch: training, saving and ONNX export (see :mod:`chromatize.models.hint_head`).
+"""The hint head in PyTorch: training, saving and ONNX export (see :mod:`chromatize.models.cnn.hint_head`).
 
 Needs torch (``pip install chromatize[train]``). :class:`HintHeadNet` computes
 the embedding and the null logit; :func:`attend_batch` is
-:func:`chromatize.models.hint_head.attend` for a batch whose key lists are
+:func:`chromatize.models.cnn.hint_head.attend` for a batch whose key lists are
 padded to one length (padding has ``logw = -inf``) and for a chosen subset of
 query pixels, so that training needs no full-size attention.
 """
@@ -12,20 +12,17 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..io import atomic_output
-from .hint_head import QUERY_STRIDE, HintHeadConfig
+from ...io import atomic_output
+from .config import HintHeadConfig, HintHeadEntry
+from .hint_head import QUERY_STRIDE
 
-__all__ = ["HintHeadNet", "attend_batch", "save_head", "load_head", "export_head_onnx", "HEAD_FILES"]
-
-#: Files a hint head adds to a CNN model folder.
-HEAD_FILES = ("hint_head.onnx", "hint_head.safetensors")
+__all__ = ["HintHeadNet", "attend_batch", "head_entry", "save_head", "load_head", "export_head_onnx"]
 
 
 class HintHeadNet(nn.Module):
@@ -35,7 +32,7 @@ class HintHeadNet(nn.Module):
     (bilinear), plus two small convolutions of L that sharpen it at edges; the
     null logit ``beta`` is a 1x1 convolution of the features, upsampled.
     ``stride`` 2 or 4 gives the means of their 2x2 or 4x4 blocks (the
-    queries of :func:`chromatize.models.hint_head.attend` at inference),
+    queries of :func:`chromatize.models.cnn.hint_head.attend` at inference),
     computed exactly at a fraction of the cost: a bilinear x4 upsampling
     averaged over 2x2 blocks is the bilinear x2 upsampling, and a 1x1
     convolution commutes with the average.
@@ -88,7 +85,7 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
                  logw: torch.Tensor, sigmas: torch.Tensor, unit: torch.Tensor, queries: torch.Tensor,
                  heads: int, edge: torch.Tensor | None = None, edge_weights: torch.Tensor | None = None,
                  auto: torch.Tensor | None = None, alpha: torch.Tensor | float = 0.0) -> torch.Tensor:
-    """:func:`chromatize.models.hint_head.attend` for a batch, at the query pixels only.
+    """:func:`chromatize.models.cnn.hint_head.attend` for a batch, at the query pixels only.
 
     Parameters
     ----------
@@ -138,8 +135,16 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, index: torch.Tensor, res
     return p @ (residual + alpha * key_ab) - alpha * query_ab * p.sum(dim=2, keepdim=True)
 
 
-def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
-    """Write ``hint_head.safetensors`` and ``hint_head.onnx`` into ``folder``; returns the config entry."""
+def head_entry(head: HintHeadNet, bin_prior: tuple[float, float] | None = None) -> HintHeadEntry:
+    """The config entry of a torch head: its settings and learned scalars (no refining reach)."""
+    return HintHeadEntry(config=head.config, sigmas=tuple(float(s) for s in head.sigmas),
+                         edge_weights=tuple(tuple(row) for row in head.edge_weights.detach().tolist()),
+                         alpha=float(head.alpha.detach()), bin_prior=bin_prior)
+
+
+def save_head(head: HintHeadNet, folder: str | os.PathLike) -> HintHeadEntry:
+    """Write ``hint_head.safetensors`` and ``hint_head.onnx`` into ``folder``; returns the config entry
+    (without a refining reach or a bin prior: the caller sets those it chose)."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
@@ -147,22 +152,21 @@ def save_head(head: HintHeadNet, folder: str | os.PathLike) -> dict:
     with atomic_output(folder / "hint_head.safetensors") as tmp:
         save_file(state, str(tmp))
     export_head_onnx(head, folder / "hint_head.onnx")
-    return {"config": asdict(head.config), "sigmas": [float(s) for s in head.sigmas],
-            "edge_weights": head.edge_weights.detach().tolist(), "alpha": float(head.alpha.detach())}
+    return head_entry(head)
 
 
-def load_head(folder: str | os.PathLike, entry: dict) -> HintHeadNet:
+def load_head(folder: str | os.PathLike, entry: HintHeadEntry) -> HintHeadNet:
     """The torch head of a model folder, from its ``hint_head`` config entry."""
     from safetensors.torch import load_file
 
-    head = HintHeadNet(HintHeadConfig(**entry["config"]))
+    head = HintHeadNet(entry.config)
     missing, unexpected = head.load_state_dict(load_file(str(Path(folder) / "hint_head.safetensors")), strict=False)
     if unexpected or set(missing) - {"alpha_raw"}:
         raise ValueError(f"{folder}: hint_head.safetensors does not fit its config "
                          f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})")
     if missing:  # a head saved before alpha existed: it spreads residuals only
         with torch.no_grad():
-            head.alpha_raw.fill_(_logit(entry.get("alpha", 0.0)))
+            head.alpha_raw.fill_(_logit(entry.alpha))
     return head
 
 
@@ -173,7 +177,7 @@ def _logit(p: float) -> float:
 
 
 class _Blocks(nn.Module):
-    """The head at inference: outputs at the blocks that :class:`chromatize.models.hint_head.HintHead` queries."""
+    """The head at inference: outputs at the blocks that :class:`chromatize.models.cnn.hint_head.HintHead` queries."""
 
     def __init__(self, head: HintHeadNet):
         super().__init__()

@@ -8,7 +8,7 @@ second part on top of a frozen automatic network, from simulated hints
 
 1. The automatic network runs as always and also returns its decoder's
    features at stride 4. A small head (``hint_head.onnx``; its torch twin is
-   :mod:`chromatize.models.hint_head_torch`) turns them, plus the full-size L,
+   :mod:`chromatize.models.cnn.hint_head_net`) turns them, plus the full-size L,
    into an embedding of ``heads x dim`` channels and a "keep the automatic
    colour" logit ``beta`` at every pixel of the working size (trained so);
    the exported head gives their means over 4x4 blocks directly, the queries
@@ -59,16 +59,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from ..color import AB_NORM, L_CENT, L_NORM
-from ..text import one_line
-from .base import ModelFormatError, check_number, check_section, onnx_session
+from ...color import AB_NORM, L_CENT, L_NORM
+from ..base import onnx_session
+from .config import HintHeadEntry
 
-__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "HintHeadConfig", "hint_keys", "bin_prior", "attend", "HintHead"]
+__all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "hint_keys", "bin_prior", "attend", "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -93,45 +92,6 @@ PRIOR_FLOOR = 30.0
 def edge_features(L: np.ndarray, auto_ab: np.ndarray) -> np.ndarray:
     """(H, W, 3): lightness and automatic a*b*, each / EDGE_SCALE, the features the edge terms compare."""
     return np.concatenate([L[..., None], auto_ab], axis=-1).astype(np.float32) / np.float32(EDGE_SCALE)
-
-
-@dataclass(frozen=True)
-class HintHeadConfig:
-    """Settings of a hint head; saved in ``config.json`` under ``hint_head``."""
-
-    feat_channels: int = 64  #: channels of the decoder features it reads (stride 4)
-    heads: int = 4
-    dim: int = 16  #: embedding channels per head
-    l_width: int = 8  #: channels of the small full-size convolution on L
-    sigmas: tuple = (8.0, 24.0, 64.0, 256.0)  #: initial reach of each head, px at UNIT_SIZE
-    alpha: float = 0.5  #: initial share of a hint's own colour (:func:`attend`), learned in 0..1
-
-    def __post_init__(self):
-        object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
-        if len(self.sigmas) != self.heads:
-            raise ValueError(f"sigmas must have one value per head ({self.heads}), got {len(self.sigmas)}")
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha must be a number in 0..1, got {self.alpha!r}")
-
-    @classmethod
-    def from_dict(cls, d: object, where: str = "hint_head") -> "HintHeadConfig":
-        """Build from a saved dict, checking keys and types.
-
-        Raises
-        ------
-        ModelFormatError
-            Naming ``where`` and the offending key.
-        """
-        check_section(d, cls, where, "hint_head")
-        for key in ("feat_channels", "heads", "dim", "l_width"):
-            check_number(d.get(key, 1), int, where, f"hint_head {key}", 1, 4096)
-        s = d.get("sigmas", [1.0] * d.get("heads", cls.heads))
-        if not isinstance(s, (list, tuple)) or not all(isinstance(v, (int, float)) and v > 0 for v in s):
-            raise ModelFormatError(f"{where}: hint_head 'sigmas' must be a list of positive numbers, got {s!r}")
-        try:
-            return cls(**d)
-        except ValueError as exc:
-            raise ModelFormatError(f"{where}: {one_line(exc)}") from None
 
 
 def hint_keys(guide_ab: np.ndarray, mask: np.ndarray, auto_ab: np.ndarray, cell: int = CELL,
@@ -320,35 +280,27 @@ class HintHead:
         (embedding (1, heads * dim, H/s, W/s), beta (1, 1, H/s, W/s)), float32
         arrays, at the queries of :func:`attend`: s = :data:`QUERY_STRIDE`
         (or 1, every pixel).
-    config : HintHeadConfig
-    sigmas : sequence of float
-        The trained reach of each head (px at UNIT_SIZE).
-    edge_weights : sequence of sequence of float, shape (heads, 3)
-        The trained edge weights (lightness, a*, b*) of each head.
-    alpha : float
-        The trained share of a hint's own colour (:func:`attend`).
-    refine_reach : float, optional
-        Reach of the refining Levin step (module docstring, step 4).
-    prior : (gamma, sigma), optional
-        The hints' prior on the network's colour bins (step 0, :func:`bin_prior`).
+    entry : chromatize.models.cnn.config.HintHeadEntry
+        The head's settings and learned scalars: the reach and edge weights of
+        each head, the share ``alpha`` of a hint's own colour (:func:`attend`),
+        the reach of the refining Levin step (module docstring, step 4) and
+        the hints' prior on the colour bins (step 0, :func:`bin_prior`).
     """
 
-    def __init__(self, query, config: HintHeadConfig, sigmas, edge_weights, refine_reach: float | None = None,
-                 alpha: float = 0.0, prior: tuple[float, float] | None = None):
+    def __init__(self, query, entry: HintHeadEntry):
         self._query = query
-        self.config = config
-        self.sigmas = np.asarray(sigmas, np.float32)
-        self.edge_weights = np.asarray(edge_weights, np.float32).reshape(config.heads, 3)
-        self.alpha = float(alpha)
+        self.entry = entry
+        self.config = entry.config
+        self.sigmas = np.asarray(entry.sigmas, np.float32)
+        self.edge_weights = np.asarray(entry.edge_weights, np.float32).reshape(entry.config.heads, 3)
+        self.alpha = float(entry.alpha)
         #: Reach (working px at UNIT_SIZE) of the last, Levin step; None: no such step.
-        self.refine_reach = refine_reach
+        self.refine_reach = entry.refine_reach
         #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
-        self.prior = None if prior is None else (float(prior[0]), float(prior[1]))
+        self.prior = entry.bin_prior
 
     @classmethod
-    def from_onnx(cls, onnx_path: str | os.PathLike, config: HintHeadConfig, sigmas, edge_weights,
-                  refine_reach: float | None = None, alpha: float = 0.0, threads: int = 2,
-                  prior: tuple[float, float] | None = None) -> "HintHead":
+    def from_onnx(cls, onnx_path: str | os.PathLike, entry: HintHeadEntry, threads: int = 2) -> "HintHead":
         """The head exported as ``hint_head.onnx`` (inputs ``features``, ``L``; outputs ``emb``, ``beta``).
 
         Raises
@@ -357,8 +309,7 @@ class HintHead:
             If the file is missing or not a valid ONNX model.
         """
         session = onnx_session(onnx_path, threads)
-        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), config, sigmas, edge_weights,
-                   refine_reach, alpha, prior)
+        return cls(lambda feats, x: session.run(None, {"features": feats, "L": x}), entry)
 
     def prior_logits(self, centers: np.ndarray | None, guide) -> np.ndarray | None:
         """The offsets (Q,) this head adds to the network's bin logits for ``guide`` (step 0); None: none."""
@@ -379,7 +330,7 @@ class HintHead:
                               edge=edge_features(L, auto_ab), edge_weights=self.edge_weights, stride=stride,
                               auto_ab=auto_ab, alpha=self.alpha)
         if self.refine_reach:
-            from .levin import propagate  # scipy, only for a head that refines
+            from ..levin import propagate  # scipy, only for a head that refines
 
             left = ((guide.ab - ab) * guide.mask[..., None]).astype(np.float32)
             ab = ab + propagate(L, type(guide)(left, guide.mask), reach=self.refine_reach / unit,

@@ -1,18 +1,17 @@
-"""The CNN colorizers at inference time: config, decoding and ONNX Runtime, no torch.
+"""The CNN colorizers at inference time: decoding and ONNX Runtime, no torch.
 
 A CNN model folder holds ``model.onnx`` (the network), ``weights.safetensors``
-(the same weights for fine-tuning in torch, ``chromatize.models.cnn_torch``)
+(the same weights for fine-tuning in torch, :mod:`chromatize.models.cnn.torch_io`)
 and ``config.json``. The network takes normalised L (``color.normalise_L``) at
 a working size whose sides are multiples of its ``stride`` and returns, at a
 quarter of that size, either two regression channels (a*b* / ``AB_NORM``) or
 ``n_bins`` logits over quantised a*b* followed by the two regression channels
 (Zhang et al. 2016). The decoding (annealed mean at a temperature, mixed with
 the regression head, then a chroma gain) is done here in numpy, so that it is
-a setting of the model folder (:class:`Decoding`), not of the network.
+a setting of the model folder (:class:`~chromatize.models.cnn.config.Decoding`), not of the network.
 
-``config.json`` is read once, by :func:`read_cnn_config`, into a typed
-:class:`CNNFolderConfig`; an unknown key or a value of the wrong type is a
-one-line :class:`ModelFormatError` naming the file and the key.
+``config.json`` is read once into a typed
+:class:`~chromatize.models.cnn.config.CNNFolderConfig` (:mod:`chromatize.models.cnn.config`).
 
 References
 ----------
@@ -23,164 +22,20 @@ References
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..color import AB_NORM, normalise_L
-from .base import (MAX_RENDER_SIZE, Colorizer, ModelFormatError, check_number, check_section, onnx_session,
-                   read_mean_ab)
-from .hint_head import HintHead, HintHeadConfig
+from ...color import AB_NORM, normalise_L
+from ..base import Colorizer, ModelFormatError, onnx_session
+from .config import CNNFolderConfig, read_cnn_config
+from .hint_head import HintHead
 
-__all__ = [
-    "OUT_STRIDE", "GRID", "Decoding", "CNNFolderConfig", "read_cnn_config",
-    "decode", "round_shape", "NetColorizer", "CNNColorizer", "load",
-]
+__all__ = ["decode", "round_shape", "NetColorizer", "CNNColorizer", "load"]
 
-#: The nets predict at 1/OUT_STRIDE of the working size.
-OUT_STRIDE = 4
 #: Largest image (pixels) on which the hint residuals of a net without hint channels are solved exactly.
 HYBRID_DIRECT_PIXELS = 128 * 128
-#: Width of the a*b* quantisation grid (real Lab units), as in Zhang et al.
-GRID = 10.0
-
-
-@dataclass(frozen=True)
-class Decoding:
-    """How a network's output becomes a*b* (see :func:`decode`), and at what size the net runs."""
-
-    #: Longer side of the working size (rounded to multiples of the net's stride).
-    render_size: int = 256
-    #: Annealed-mean temperature in (0, 1] (classification models): lower = more vivid.
-    temperature: float = 0.38
-    #: Weight of the regression head in the result (0 = annealed mean only; 1 for a regression model).
-    mix: float = 0.0
-    #: Chroma gain applied last, as tuned on the training run's validation split.
-    saturation: float = 1.0
-
-    @classmethod
-    def from_dict(cls, d: object, where: str = "decoding") -> "Decoding":
-        """Build from a dict, checking keys and types.
-
-        Raises
-        ------
-        ModelFormatError
-            Naming ``where`` and the offending key.
-        """
-        check_section(d, cls, where, "decoding")
-        out = {}
-        if "render_size" in d:
-            out["render_size"] = check_number(d["render_size"], int, where, "render_size", 8, MAX_RENDER_SIZE)
-        if "temperature" in d:
-            out["temperature"] = check_number(d["temperature"], float, where, "temperature", 0.0, 1.0, low_open=True)
-        if "mix" in d:
-            out["mix"] = check_number(d["mix"], float, where, "mix", 0.0, 1.0)
-        if "saturation" in d:
-            out["saturation"] = check_number(d["saturation"], float, where, "saturation", 0.0, 10.0)
-        return cls(**out)
-
-
-@dataclass
-class CNNFolderConfig:
-    """The typed contents of a CNN model folder's ``config.json``."""
-
-    #: Mean a*b* of the training photos (the mean-tint baseline).
-    mean_ab: tuple[float, float]
-    #: a*b* bin centres (Q, 2) for a classification model; empty for regression.
-    centers: np.ndarray
-    #: The network's settings (a ``cnn_torch`` config dict; only torch reads it).
-    model: dict
-    decoding: Decoding = field(default_factory=Decoding)
-    #: Total downsampling of the net: working sizes are multiples of it.
-    stride: int = 16
-    #: Input channels after L: 3 for a hint-trained net (a*b* / AB_NORM, then the hint mask), else 0.
-    hint_channels: int = 0
-    name: str = "cnn"
-    #: Anything else the file records (validation metrics, training settings and state, notices).
-    extra: dict = field(default_factory=dict)
-
-
-#: Keys a CNN config.json may hold besides those read into CNNFolderConfig.
-_RECORD_KEYS = {"family", "format_version", "val_metrics", "train", "state", "notice", "arch", "hint_head",
-                "train_hints", "val_hints"}
-
-
-def read_cnn_config(config: dict, where: str | os.PathLike) -> CNNFolderConfig:
-    """Check a CNN ``config.json`` (already parsed) and return it typed.
-
-    Raises
-    ------
-    ModelFormatError
-        On a missing or unknown key, or a value of the wrong type, naming ``where`` and the key.
-    """
-    where = str(where)
-    known = {"mean_ab", "bins", "model", "decoding", "stride", "hint_channels", "name"} | _RECORD_KEYS
-    for key in config:
-        if key not in known:
-            raise ModelFormatError(f"{where}: unknown key {key!r}")
-    for key in ("mean_ab", "model"):
-        if key not in config:
-            raise ModelFormatError(f"{where}: CNN config has no {key!r}")
-    mean_ab = read_mean_ab(config, where)
-    bins = config.get("bins", [])
-    try:
-        centers = np.asarray(bins, np.float32).reshape(-1, 2)
-    except (TypeError, ValueError):
-        raise ModelFormatError(f"{where}: 'bins' must be a list of [a, b] pairs") from None
-    if not isinstance(config["model"], dict):
-        raise ModelFormatError(f"{where}: 'model' must be an object, got {type(config['model']).__name__}")
-    if "hint_head" in config:
-        _read_hint_head(config["hint_head"], where)
-    name = config.get("name", "cnn")
-    if not isinstance(name, str):
-        raise ModelFormatError(f"{where}: 'name' must be a string, got {name!r}")
-    return CNNFolderConfig(
-        mean_ab=mean_ab,
-        centers=centers,
-        model=config["model"],
-        decoding=Decoding.from_dict(config.get("decoding", {}), where),
-        stride=check_number(config.get("stride", 16), int, where, "stride", 1, 1024),
-        hint_channels=check_number(config.get("hint_channels", 0), int, where, "hint_channels", 0, 3),
-        name=name,
-        extra={k: v for k, v in config.items() if k in _RECORD_KEYS},
-    )
-
-
-def _read_hint_head(entry: object, where: str) -> tuple[HintHeadConfig, list[float], list, float | None, float,
-                                                       tuple[float, float] | None]:
-    """The ``hint_head`` entry of a config: its settings, trained reach and edge weights per head, refining
-    reach, share of a hint's own colour (0 when absent: heads trained before it existed) and the
-    (gamma, sigma) of the hints' prior on the colour bins (None when absent)."""
-    if not isinstance(entry, dict) or not {"config", "sigmas", "edge_weights"} <= set(entry) <= {
-            "config", "sigmas", "edge_weights", "refine_reach", "alpha", "bin_prior"}:
-        raise ModelFormatError(f"{where}: 'hint_head' must be an object with 'config', 'sigmas', 'edge_weights' "
-                               "and optionally 'refine_reach', 'alpha' and 'bin_prior'")
-    config = HintHeadConfig.from_dict(entry["config"], where)
-    sigmas = entry["sigmas"]
-    if (not isinstance(sigmas, list) or len(sigmas) != config.heads
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in sigmas)):
-        raise ModelFormatError(f"{where}: hint_head 'sigmas' must be {config.heads} positive numbers, got {sigmas!r}")
-    weights = entry["edge_weights"]
-    try:
-        ok = np.asarray(weights, np.float64).shape == (config.heads, 3) and np.all(np.asarray(weights) >= 0)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ModelFormatError(f"{where}: hint_head 'edge_weights' must be {config.heads} lists of 3 numbers >= 0")
-    reach = entry.get("refine_reach")
-    if reach is not None:
-        reach = check_number(reach, float, where, "refine_reach", 0.0, 1e6, low_open=True)
-    alpha = check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0)
-    prior = entry.get("bin_prior")
-    if prior is not None:
-        if not isinstance(prior, dict) or set(prior) != {"gamma", "sigma"}:
-            raise ModelFormatError(f"{where}: hint_head 'bin_prior' must be an object with 'gamma' and 'sigma', "
-                                   f"got {prior!r}")
-        prior = (check_number(prior["gamma"], float, where, "bin_prior gamma", 0.0, 100.0),
-                 check_number(prior["sigma"], float, where, "bin_prior sigma", 0.0, 1000.0, low_open=True))
-    return config, sigmas, weights, reach, alpha, prior
 
 
 def decode(out: np.ndarray, centers: np.ndarray | None, temperature: float = 0.38, mix: float = 0.0,
@@ -235,7 +90,7 @@ class NetColorizer(Colorizer):
     Hints reach a hint-trained network (``hint_channels`` = 3) as extra input
     channels (Zhang et al. 2017: a*b* / AB_NORM and the mask; zeros = no
     hints). A network with a hint head (``hint_head`` in config.json) passes
-    hints to it (:mod:`chromatize.models.hint_head`): the automatic a*b* plus
+    hints to it (:mod:`chromatize.models.cnn.hint_head`): the automatic a*b* plus
     the hints' residuals spread by learned attention. A network with neither
     takes hints by propagation: its automatic a*b* plus the hints' residuals
     spread by Levin et al.'s method (``chromatize.models.levin.propagate``).
@@ -292,6 +147,14 @@ class NetColorizer(Colorizer):
         ab = decode(out, self.centers, d.temperature, d.mix, d.saturation)
         return cv2.resize(ab, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
+    def bin_outputs(self, L: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if self.centers is None:
+            return None
+        raw = self.raw(L)  # (Q + 2, h/4, w/4): one run serves both the decoded colour and the bins
+        d = self.decoding
+        ab = decode(raw, self.centers, d.temperature, d.mix, d.saturation)
+        return ab, np.moveaxis(raw[: len(self.centers)], 0, -1), self.centers
+
     def predict_ab(self, L: np.ndarray, guide=None) -> np.ndarray:
         if L.ndim != 2 or L.shape[0] % self.stride or L.shape[1] % self.stride:
             raise ValueError(f"L must be (h, w) with sides multiples of {self.stride}, got {L.shape}")
@@ -312,7 +175,7 @@ class NetColorizer(Colorizer):
         if head is not None:
             return head.propagate(feats, self.net_input(L), guide, ab)
         if guide is not None and not self.hint_channels:
-            from .levin import propagate  # only when hints are given to a net that was not trained with them
+            from ..levin import propagate  # only when hints are given to a net that was not trained with them
 
             residual = (guide.ab - ab) * guide.mask[..., None]
             # the residuals are smooth corrections: an exact solve at 128x128 and the cascade above it
@@ -336,6 +199,7 @@ class CNNColorizer(NetColorizer):
 
     def __init__(self, onnx_path: str | os.PathLike, config: CNNFolderConfig, threads: int = 2):
         super().__init__(config)
+        self.onnx_path = Path(onnx_path)
         self.session = onnx_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         outputs = self.session.get_outputs()
@@ -343,16 +207,18 @@ class CNNColorizer(NetColorizer):
         if len(shape) != 4 or shape[1] != self.n_out:
             raise ModelFormatError(f"{onnx_path}: output shape {shape}, expected channels {self.n_out} from config.json")
         self.output_name = outputs[0].name
-        if "hint_head" in config.extra:
+        if config.hint_head is not None:
             if len(outputs) < 2:
                 raise ModelFormatError(f"{onnx_path}: config.json has a hint head but the network returns no features")
-            head_config, sigmas, weights, reach, alpha, prior = _read_hint_head(
-                config.extra["hint_head"], Path(onnx_path).parent / "config.json")
             head_path = Path(onnx_path).parent / "hint_head.onnx"
             if not head_path.is_file():
                 raise ModelFormatError(f"{head_path.parent}: config.json has a hint head but there is no hint_head.onnx")
-            self.hint_head = HintHead.from_onnx(head_path, head_config, sigmas, weights, reach, alpha, threads,
-                                                prior)
+            self.hint_head = HintHead.from_onnx(head_path, config.hint_head, threads)
+
+    def set_threads(self, threads: int) -> None:
+        self.session = onnx_session(self.onnx_path, threads, self.session.get_providers())
+        if self.hint_head is not None:
+            self.hint_head = HintHead.from_onnx(self.onnx_path.parent / "hint_head.onnx", self.hint_head.entry, threads)
 
     def raw(self, L: np.ndarray, guide=None) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: self.net_input(L, guide)})[0][0]
