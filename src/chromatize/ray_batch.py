@@ -51,7 +51,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .batch import BatchResult, FileOutcome, Job, colorize_one, start_batch
-from .io import DEFAULT_MAX_PIXELS, UriPath, as_path
+from .io import DEFAULT_MAX_PIXELS, UriPath, as_path, is_video
 from .models import Colorizer, load_model
 from .text import one_line
 
@@ -89,6 +89,8 @@ def _enter(cwd: str) -> None:
 def read_bytes(row: dict, cwd: str) -> dict:
     """A Ray ``map`` stage: add the input file's bytes to a job row (empty when it cannot be read)."""
     _enter(cwd)
+    if is_video(row["src"]):  # a video is streamed from disk by colorize_one, one task each, never held whole
+        return {**row, "data": b""}
     try:
         data = as_path(row["src"]).read_bytes()  # a path or a URI
     except (OSError, ValueError):
