@@ -114,7 +114,7 @@ def colorize(inputs, model, outdir, render_size, overwrite, recursive, compare, 
         click.echo(f"note: {note}", err=True)
     if result.removed_temp:
         click.echo(f"note: removed {len(result.removed_temp)} temp file(s) left by an interrupted run", err=True)
-    summary = f"colorized {len(result.colorized)} file(s) into {outdir}"
+    summary = f"colorized {len(result.colorized)} image(s) into {outdir}"
     if result.skipped:
         summary += f"; {len(result.skipped)} already done, skipped (--overwrite redoes them)"
     click.echo(summary)
