@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import chromatize
-from chromatize.batch import BatchResult, colorize_files, colorize_one, plan_outputs
+from chromatize.batch import BatchOptions, BatchResult, colorize_files, colorize_one, plan_outputs
 from chromatize.color import rgb_to_lab
 from chromatize.io import atomic_output, clean_temp_files, is_temp_file, read_image, temp_prefix
 from chromatize.models.base import MeanABBaseline
@@ -51,14 +51,14 @@ def test_an_output_never_resolves_to_an_input(tmp_path, rng):
     put(tmp_path / "in" / "b.jpg", rng)
     before = a.read_bytes()
     with pytest.raises(ValueError, match="is the input folder"):
-        colorize_files([tmp_path / "in"], tmp_path / "in", "gray", overwrite=True)
-    result = colorize_files([a], tmp_path / "in", "gray", overwrite=True)
+        colorize_files([tmp_path / "in"], tmp_path / "in", "gray", options=BatchOptions(overwrite=True))
+    result = colorize_files([a], tmp_path / "in", "gray", options=BatchOptions(overwrite=True))
     assert result.written == [] and "refusing to write" in result.failed[0][1]
     os.symlink(tmp_path / "in", tmp_path / "alias")  # through a link too
-    result = colorize_files([a], tmp_path / "alias", "gray", overwrite=True)
+    result = colorize_files([a], tmp_path / "alias", "gray", options=BatchOptions(overwrite=True))
     assert result.written == [] and "over the input file" in result.failed[0][1]
     # a .jpg input turned into .png lands beside the input: allowed; a.png would not be
-    result = colorize_files([tmp_path / "in" / "b.jpg"], tmp_path / "in", "gray", suffix=".png", overwrite=True)
+    result = colorize_files([tmp_path / "in" / "b.jpg"], tmp_path / "in", "gray", options=BatchOptions(suffix=".png", overwrite=True))
     assert result.written == [tmp_path / "in" / "b.png"]
     assert a.read_bytes() == before
     outcome = colorize_one(a, a, "gray", overwrite=True)
@@ -67,14 +67,14 @@ def test_an_output_never_resolves_to_an_input(tmp_path, rng):
 
 def test_rerun_skips_what_is_done_and_redoes_with_overwrite(image_dir, tmp_path):
     out = tmp_path / "out"
-    first = colorize_files([image_dir], out, "gray", compare=True)
+    first = colorize_files([image_dir], out, "gray", options=BatchOptions(compare=True))
     assert len(first.colorized) == 3 and len(first.written) == 6
     (out / "img1_compare.png").unlink()  # as if killed between the two writes of img1
     stamp = (out / "img1.jpg").stat().st_mtime_ns
-    again = colorize_files([image_dir], out, "gray", compare=True)
+    again = colorize_files([image_dir], out, "gray", options=BatchOptions(compare=True))
     assert again.written == [out / "img1_compare.png"] and len(again.skipped) == 2 and not again.failed
     assert (out / "img1.jpg").stat().st_mtime_ns == stamp  # only the missing output was written
-    redo = colorize_files([image_dir], out, "gray", compare=True, overwrite=True)
+    redo = colorize_files([image_dir], out, "gray", options=BatchOptions(compare=True, overwrite=True))
     assert len(redo.written) == 6 and not redo.skipped
 
 
@@ -135,8 +135,7 @@ def test_an_original_under_the_output_folder_is_never_replaced_nor_counted_done(
     mine = put(tmp_path / "photos" / "2020" / "a.png", rng)
     before = mine.read_bytes()
     for overwrite in (False, True):
-        result = colorize_files([tmp_path / "photos"], tmp_path / "photos" / "2020", "gray", recursive=True,
-                                overwrite=overwrite)
+        result = colorize_files([tmp_path / "photos"], tmp_path / "photos" / "2020", "gray", options=BatchOptions(recursive=True, overwrite=overwrite))
         assert result.written == [] and result.skipped == [] and len(result.failed) == 1
         assert "chromatize did not write" in result.failed[0][1] and str(mine) in result.failed[0][1]
     assert mine.read_bytes() == before
@@ -148,14 +147,14 @@ def test_a_sibling_original_is_never_replaced_by_a_format_change(tmp_path, rng, 
     src = put(tmp_path / "in" / "p2.gif", rng)
     mine = put(tmp_path / "in" / f"p2{suffix}", rng)
     before = mine.read_bytes()
-    result = colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True)
+    result = colorize_files([src], tmp_path / "in", "gray", options=BatchOptions(suffix=suffix, overwrite=True))
     assert result.written == [] and "chromatize did not write" in result.failed[0][1]
     assert mine.read_bytes() == before
     mine.unlink()  # once the name is free, the output is written, marked, and a rerun counts it as done
-    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).written == [mine]
+    assert colorize_files([src], tmp_path / "in", "gray", options=BatchOptions(suffix=suffix)).written == [mine]
     assert chromatize.io.written_by_chromatize(mine)
-    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix).skipped == [src]
-    assert colorize_files([src], tmp_path / "in", "gray", suffix=suffix, overwrite=True).written == [mine]
+    assert colorize_files([src], tmp_path / "in", "gray", options=BatchOptions(suffix=suffix)).skipped == [src]
+    assert colorize_files([src], tmp_path / "in", "gray", options=BatchOptions(suffix=suffix, overwrite=True)).written == [mine]
 
 
 def test_a_users_own_compare_file_is_never_replaced(tmp_path, rng):
@@ -163,7 +162,7 @@ def test_a_users_own_compare_file_is_never_replaced(tmp_path, rng):
     src = put(tmp_path / "in" / "p0.png", rng)
     mine = put(tmp_path / "in" / "p0_compare.png", rng)
     before = mine.read_bytes()
-    result = colorize_files([src], tmp_path / "in", "gray", compare=True, suffix=".jpg", overwrite=True)
+    result = colorize_files([src], tmp_path / "in", "gray", options=BatchOptions(compare=True, suffix=".jpg", overwrite=True))
     assert result.written == [] and str(mine) in result.failed[0][1]
     assert mine.read_bytes() == before and not (tmp_path / "in" / "p0.jpg").exists()  # nothing half-done
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from chromatize.batch import colorize_files, plan_outputs
+from chromatize.batch import BatchOptions, colorize_files, plan_outputs
 from chromatize.cli import main
 from chromatize.io import OutputExistsError, UriPath, as_path, temp_prefix
 
@@ -63,7 +63,7 @@ def test_file_uris_give_the_local_outputs_and_report(archive, local, tmp_path):
 
 def test_an_object_store_gets_the_same_bytes_and_a_rerun_skips_what_is_done(archive, local, store):
     src = upload(archive, store)
-    result = colorize_files([str(src)], "mock:///out", recursive=True, compare=True)
+    result = colorize_files([str(src)], "mock:///out", options=BatchOptions(recursive=True, compare=True))
     want = outputs(local[0])
     assert stored(store / "out") == want and len(want) == 10
     assert [(str(p), why) for p, why in result.failed] == [
@@ -75,11 +75,11 @@ def test_an_object_store_gets_the_same_bytes_and_a_rerun_skips_what_is_done(arch
         assert f.metadata()["Content-Type"] == b"image/png"
 
     fs.delete_file("out/sub/d.png")  # as if the job had been killed before this one
-    again = colorize_files([src], store / "out", recursive=True, compare=True)
+    again = colorize_files([src], store / "out", options=BatchOptions(recursive=True, compare=True))
     assert [str(p) for p in again.written] == ["mock:///out/sub/d.png"]
     assert len(again.skipped) == 4 and again.failed == result.failed
     assert stored(store / "out") == want
-    redo = colorize_files([src / "a.png"], store / "out", overwrite=True)
+    redo = colorize_files([src / "a.png"], store / "out", options=BatchOptions(overwrite=True))
     assert [str(p) for p in redo.written] == ["mock:///out/a.png"] and not redo.skipped
 
 
@@ -99,7 +99,7 @@ def test_names_and_refusals_follow_the_local_rules(tmp_path, store, rng):
     assert there.notes == [f"{src / 'trip1'}: skipped 1 sub-folder(s) (sub); use --recursive to include them"]
     with pytest.raises(ValueError, match="is the input folder"):
         plan_outputs([src], src)
-    refused = colorize_files([src / "trip1" / "a.png"], src / "trip1", "gray", overwrite=True)
+    refused = colorize_files([src / "trip1" / "a.png"], src / "trip1", "gray", options=BatchOptions(overwrite=True))
     assert refused.written == [] and "refusing to write" in refused.failed[0][1]
     store._fs()[0].create_dir("in/empty")
     missing = plan_outputs([src / "nowhere", src / "empty"], store / "out")

@@ -18,9 +18,9 @@ ROOT = Path(chromatize.__file__).parent
 
 #: Bottom to top. A package name covers its sub-modules.
 LAYERS = [
-    ["color", "io", "patches", "text", "hints"],
+    ["color", "io", "patches", "text", "hints", "motion"],
     ["metrics", "data", "models", "transfer", "guidance"],
-    ["infer", "train", "suggest"],
+    ["infer", "train", "suggest", "video"],
     ["batch", "evaluate", "experiments"],
     ["cli", "web", "__init__", "__main__"],
 ]

@@ -56,7 +56,7 @@ def test_a_rerun_finishes_only_what_is_missing(local_ray, archive, local, tmp_pa
     assert sorted(p.name for p in result.written) == ["a.png", "d_compare.png"]
     assert sorted(p.name for p in result.colorized) == ["a.png", "d.png"]
     assert len(result.skipped) == 3
-    want = colorize_files([archive], tmp_path / "again", recursive=True, compare=True)
+    want = colorize_files([archive], tmp_path / "again", options=BatchOptions(recursive=True, compare=True))
     assert result.failed == want.failed  # the bad files again, named and explained as locally
     assert outputs(out) == outputs(local[0])
 

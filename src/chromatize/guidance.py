@@ -15,11 +15,12 @@ checked per photo, by :meth:`Guidance.guide`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .hints import Guide, Hint, as_hints, check_inside, merge_guides, rasterize, read_scribbles, scribble_guide
+from .hints import (Guide, Hint, check_inside, merge_guides, parse_frame_hints, rasterize, read_scribbles,
+                    scribble_guide)
 from .io import as_photo
 from .models.base import MAX_RENDER_SIZE, Colorizer, refuse_guide
 from .transfer import STRENGTH, ColorStats, check_strength, reference_stats
@@ -59,7 +60,9 @@ class Guidance:
     saturation : float or None
         Colour gain relative to the model as shipped (None or 1: as shipped).
     hints : tuple of chromatize.hints.Hint
-        Point hints in the photo's pixels.
+        Point hints in the photo's pixels (a video's: those of its first frame).
+    frame_hints : dict of int to tuple of Hint
+        A video's point hints by the frame they start on (``"frame": N`` in the hints; 0 when absent).
     hints_source : str
         Where the hints came from (a file name, or ``"hints"``), named in errors.
     scribbles : ndarray of uint8, shape (H, W, 4), or None
@@ -75,6 +78,7 @@ class Guidance:
     render_size: int | None = None
     saturation: float | None = None
     hints: tuple[Hint, ...] = ()
+    frame_hints: dict[int, tuple[Hint, ...]] = field(default_factory=dict)
     hints_source: str = "hints"
     scribbles: np.ndarray | None = None
     scribbles_source: str = "scribbles"
@@ -91,7 +95,9 @@ class Guidance:
         render_size, saturation : optional
             See :func:`chromatize.colorize`.
         hints : path, list of dict, dict ``{"hints": [...]}``, list of Hint, or None
-            Point hints (``chromatize.hints``); a path names a JSON file.
+            Point hints (``chromatize.hints``); a path names a JSON file. A
+            hint may start on a video's frame N (``"frame": N``); a photo takes
+            those of frame 0.
         scribbles : ndarray of uint8 (H, W, 4), path, or None
             An RGBA image whose opaque pixels are strokes (a file needs transparency).
         reference : path, ndarray, Photo, ColorStats, or None
@@ -115,7 +121,7 @@ class Guidance:
         check_settings(render_size, saturation)
         strength = STRENGTH if reference_strength is None else check_strength(reference_strength)
         source = str(hints) if isinstance(hints, (str, os.PathLike)) else "hints"
-        parsed = tuple(as_hints(hints)) if hints is not None else ()
+        by_frame = {n: tuple(h) for n, h in parse_frame_hints(hints, source).items()} if hints is not None else {}
         scribble_source = "scribbles"
         if isinstance(scribbles, (str, os.PathLike)):
             scribble_source, scribbles = str(scribbles), read_scribbles(scribbles)
@@ -123,14 +129,35 @@ class Guidance:
             scribble_guide(scribbles, np.shape(scribbles)[:2])  # the array's type and shape, once
         if reference is not None and not isinstance(reference, ColorStats):
             reference = reference_stats(as_photo(reference).rgb)
-        return cls(render_size=render_size, saturation=saturation, hints=parsed, hints_source=source,
+        return cls(render_size=render_size, saturation=saturation, hints=by_frame.get(0, ()), frame_hints=by_frame,
+                   hints_source=source,
                    scribbles=scribbles, scribbles_source=scribble_source, reference=reference,
                    reference_strength=strength)
+
+    @classmethod
+    def from_keywords(cls, guidance: "Guidance | None", **given) -> "Guidance":
+        """``guidance`` itself, or one built from the keywords of :meth:`build` (an API that takes both).
+
+        Raises
+        ------
+        TypeError
+            If both are given.
+        """
+        if guidance is None:
+            return cls.build(**given)
+        if any(v is not None for v in given.values()):
+            raise TypeError("give either guidance or its keywords (hints, scribbles, reference, ...), not both")
+        return guidance
 
     @property
     def steers_model(self) -> bool:
         """Whether there are hints or scribbles, which only a model that accepts hints takes."""
-        return bool(self.hints) or self.scribbles is not None
+        return bool(self.hints) or bool(self.frame_hints) or self.scribbles is not None
+
+    @property
+    def hints_by_frame(self) -> dict[int, tuple[Hint, ...]]:
+        """A video's hints by the frame they start on (those given as :attr:`hints` start on frame 0)."""
+        return self.frame_hints or ({0: self.hints} if self.hints else {})
 
     def check_model(self, model: Colorizer) -> None:
         """Raise ``ValueError`` if hints or scribbles are given to a model that takes none."""

@@ -35,8 +35,8 @@ from .io import read_image
 from .text import one_line, parse_json
 
 __all__ = [
-    "Hint", "Guide", "HintError", "parse_hints", "check_inside", "read_hints", "hints_to_json", "rasterize",
-    "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles",
+    "Hint", "Guide", "HintError", "parse_hints", "parse_frame_hints", "check_inside", "read_hints", "read_hints_json", "hints_to_json",
+    "rasterize", "scribble_guide", "resize_guide", "merge_guides", "as_hints", "read_scribbles",
     "sweep_points", "sweep_hints", "simulate_hints",
 ]
 
@@ -172,14 +172,56 @@ def check_inside(hints: Sequence[Hint], shape: tuple[int, int], where: str = "hi
 
 def read_hints(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> list[Hint]:
     """Read a hints JSON file (see :func:`parse_hints`); every error is one line naming the file."""
+    return parse_hints(read_hints_json(path), str(path), shape)
+
+
+def read_hints_json(path: str | os.PathLike) -> object:
+    """A hints file's JSON, not yet checked (videos add keys to it); errors are one line naming the file."""
     path = Path(path)
     try:
-        obj = parse_json(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HintError(f"{path}: no such hints file") from None
     except (OSError, ValueError) as exc:
         raise HintError(f"{path}: not a JSON hints file ({one_line(exc)})") from None
-    return parse_hints(obj, str(path), shape)
+
+
+def parse_frame_hints(hints, where: str = "hints") -> dict[int, list[Hint]]:
+    """Point hints for a video, grouped by the frame they start on (a photo takes those of frame 0).
+
+    Each hint is a photo hint (:func:`parse_hints`) with an optional
+    ``"frame": N`` (an integer >= 0, default 0). A path names a JSON file.
+
+    Raises
+    ------
+    chromatize.hints.HintError
+        One line naming the file and the entry.
+
+    Examples
+    --------
+    >>> parse_frame_hints([{"x": 1, "y": 2, "ab": [10, 0], "frame": 3}])
+    {3: [Hint(x=1.0, y=2.0, ab=(10.0, 0.0), size=1)]}
+    """
+    if isinstance(hints, dict) and hints and all(isinstance(k, int) and not isinstance(k, bool) for k in hints):
+        return {k: as_hints(v) for k, v in hints.items()}  # grouped already
+    if isinstance(hints, (str, os.PathLike)):
+        where, hints = str(hints), read_hints_json(hints)
+    if isinstance(hints, dict) and set(hints) == {"hints"}:
+        hints = hints["hints"]
+    items = list(hints) if isinstance(hints, (list, tuple)) else hints  # anything else: parse_hints says what
+    frames = []
+    if isinstance(items, list):
+        items = [{"x": h.x, "y": h.y, "ab": list(h.ab), "size": h.size} if isinstance(h, Hint) else h for h in items]
+        for i, h in enumerate(items):
+            n = h.get("frame", 0) if isinstance(h, dict) else 0
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise HintError(f"{where}: hint {i}: 'frame' must be an integer >= 0, got {n!r}")
+            frames.append(n)
+        items = [{k: v for k, v in h.items() if k != "frame"} if isinstance(h, dict) else h for h in items]
+    out: dict[int, list[Hint]] = {}
+    for n, hint in zip(frames, parse_hints(items, where)):
+        out.setdefault(n, []).append(hint)
+    return out
 
 
 def hints_to_json(hints: list[Hint]) -> dict:

@@ -49,7 +49,8 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     return L
 
 
-def predict_ab(model: Colorizer, L: np.ndarray, guidance: Guidance = NO_GUIDANCE) -> np.ndarray:
+def predict_ab(model: Colorizer, L: np.ndarray, guidance: Guidance = NO_GUIDANCE,
+               work_guide: Guide | None = None) -> np.ndarray:
     """a*b* at the model's working size for a full-resolution L (H, W).
 
     Parameters
@@ -73,8 +74,10 @@ def predict_ab(model: Colorizer, L: np.ndarray, guidance: Guidance = NO_GUIDANCE
     wh, ww = model.work_shape(h, w, render_size)
     small = L if (wh, ww) == (h, w) else cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA)
     small = np.ascontiguousarray(small, dtype=np.float32)
-    full = guidance.guide((h, w)) if guidance.steers_model else None
-    g = None if full is None or full.empty else resize_guide(full, (wh, ww))
+    if work_guide is None:
+        full = guidance.guide((h, w)) if guidance.steers_model else None
+        work_guide = None if full is None else resize_guide(full, (wh, ww))
+    g = None if work_guide is None or work_guide.empty else work_guide
     ab = model.predict_ab(small) if g is None else model.predict_ab(small, g)
     if ab.shape != (wh, ww, 2):
         raise RuntimeError(f"{model.name}: predicted a*b* of shape {ab.shape}, expected {(wh, ww, 2)}")
@@ -241,12 +244,9 @@ def colorize(
     >>> out.shape, out.dtype
     ((8, 8, 3), dtype('uint8'))
     """
-    given = dict(hints=hints, scribbles=scribbles, reference=reference, reference_strength=reference_strength,
-                 render_size=render_size, saturation=saturation)
-    if guidance is None:
-        guidance = Guidance.build(**given)
-    elif any(v is not None for v in given.values()):
-        raise TypeError("give either guidance or its keywords (hints, scribbles, reference, ...), not both")
+    guidance = Guidance.from_keywords(guidance, hints=hints, scribbles=scribbles, reference=reference,
+                                      reference_strength=reference_strength, render_size=render_size,
+                                      saturation=saturation)
     photo = as_photo(image)
     if photo.frames > 1:
         warnings.warn(f"{image}: has {photo.frames} frames or pages; colorized the first only", stacklevel=2)

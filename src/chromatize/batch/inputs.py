@@ -13,10 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..io import IMAGE_SUFFIXES, UriPath, as_path, location
+from ..io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, UriPath, as_path, location
 from ..text import one_line
 
-__all__ = ["find_inputs", "sample_images"]
+__all__ = ["find_inputs", "sample_images", "INPUT_SUFFIXES"]
+
+#: Files taken from folders: photos and videos.
+INPUT_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
 
 
 def sample_images() -> list[Path]:
@@ -45,7 +48,7 @@ def find_inputs(
 
     A file given by name is taken whatever its suffix (so that a bad file is
     reported, not skipped), relative path its name. A folder contributes its
-    files with an image suffix (:data:`chromatize.io.IMAGE_SUFFIXES`), sorted,
+    files with an image or video suffix (:data:`INPUT_SUFFIXES`), sorted,
     relative to the folder; with ``recursive`` also those of its sub-folders.
     Hidden names (``.*``) are passed over; the same file given twice is taken once.
     A URI (``s3://bucket/scans``) is listed through pyarrow (:func:`_find_stored`),
@@ -68,24 +71,47 @@ def find_inputs(
     notes : list of str
         Skipped sub-folders and files without an image suffix.
     """
-    found: list[tuple[Path, Path]] = []
-    failed: list[tuple[Path, str]] = []
-    notes: list[str] = []
-    seen: set[str] = set()
-    skip_dirs = {location(as_path(p)) for p in exclude}
+    finder = _Finder(recursive, {location(as_path(p)) for p in exclude})
+    for item in inputs:
+        finder.add(as_path(item))
+    return finder.found, finder.failed, finder.notes
 
-    def take(path: Path | UriPath, rel: Path) -> None:
+
+class _Finder:
+    """What :func:`find_inputs` collects: the inputs found, the failures and notices, the files seen."""
+
+    def __init__(self, recursive: bool, skip_dirs: set[str]):
+        self.recursive, self.skip_dirs = recursive, skip_dirs
+        self.found: list[tuple[Path | UriPath, Path]] = []
+        self.failed: list[tuple[Path | UriPath, str]] = []
+        self.notes: list[str] = []
+        self.seen: set[str] = set()
+
+    def take(self, path: Path | UriPath, rel: Path) -> None:
         real = location(path)
-        if real not in seen:
-            seen.add(real)
-            found.append((path, rel))
+        if real not in self.seen:
+            self.seen.add(real)
+            self.found.append((path, rel))
 
-    def walk(folder: Path, root: Path, visited: frozenset[str]) -> int:
+    def add(self, path: Path | UriPath) -> None:
+        """One input: a file, a folder or a URI."""
+        problem = _stat_problem(path) if isinstance(path, Path) else None
+        if problem is not None:
+            self.failed.append((path, problem))
+        elif isinstance(path, UriPath):
+            _find_stored(path, self.recursive, self.skip_dirs, self.take, self.failed, self.notes)
+        elif path.is_dir():
+            if self.walk(path, path, frozenset({os.path.realpath(path)})) == 0:
+                self.failed.append((path, _no_images(path, self.recursive)))
+        else:
+            self.take(path, Path(path.name))
+
+    def walk(self, folder: Path, root: Path, visited: frozenset[str]) -> int:
         """Add the images in ``folder``; returns how many (including failures)."""
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            failed.append((folder, f"{folder}: cannot list folder ({exc.strerror or one_line(exc)})"))
+            self.failed.append((folder, f"{folder}: cannot list folder ({exc.strerror or one_line(exc)})"))
             return 1
         count, others, subdirs = 0, 0, []
         for entry in entries:
@@ -94,41 +120,27 @@ def find_inputs(
                 continue
             problem = _stat_problem(path)
             if problem is not None:
-                if path.suffix.lower() in IMAGE_SUFFIXES:
-                    failed.append((path, problem))
+                if path.suffix.lower() in INPUT_SUFFIXES:
+                    self.failed.append((path, problem))
                     count += 1
                 else:
-                    notes.append(f"skipped {problem}")
+                    self.notes.append(f"skipped {problem}")
                 continue
             if path.is_dir():
                 real = os.path.realpath(path)
-                if real in skip_dirs or real in visited:
+                if real in self.skip_dirs or real in visited:
                     continue  # the output folder, or a link back up the tree
-                if recursive:
-                    count += walk(path, root, visited | {real})
+                if self.recursive:
+                    count += self.walk(path, root, visited | {real})
                 else:
                     subdirs.append(entry.name)
-            elif path.suffix.lower() in IMAGE_SUFFIXES:
-                take(path, path.relative_to(root))
+            elif path.suffix.lower() in INPUT_SUFFIXES:
+                self.take(path, path.relative_to(root))
                 count += 1
             else:
                 others += 1
-        notes.extend(_folder_notes(folder, subdirs, others))
+        self.notes.extend(_folder_notes(folder, subdirs, others))
         return count
-
-    for item in inputs:
-        path = as_path(item)
-        problem = _stat_problem(path) if isinstance(path, Path) else None
-        if problem is not None:
-            failed.append((path, problem))
-        elif isinstance(path, UriPath):
-            _find_stored(path, recursive, skip_dirs, take, failed, notes)
-        elif path.is_dir():
-            if walk(path, path, frozenset({os.path.realpath(path)})) == 0:
-                failed.append((path, _no_images(path, recursive)))
-        else:
-            take(path, Path(path.name))
-    return found, failed, notes
 
 
 def _folder_notes(folder: Path | UriPath, subdirs: list[str], others: int) -> list[str]:
@@ -174,7 +186,7 @@ def _find_stored(item: UriPath, recursive: bool, skip: set[str], take: Callable,
         if is_dir:
             if not recursive:
                 subdirs.append(path.name)
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
+        elif path.suffix.lower() in INPUT_SUFFIXES:
             take(path, Path(*parts))
             count += 1
         else:

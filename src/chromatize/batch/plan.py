@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..io import UriPath, as_path, location
+from ..io import UriPath, as_path, is_video, location, video_output_suffix
 from .inputs import find_inputs
 
 __all__ = ["Job", "Plan", "output_suffix", "plan_outputs"]
@@ -72,7 +72,12 @@ class Plan:
 
 
 def output_suffix(src: "str | os.PathLike | UriPath", suffix: str | None = None) -> str:
-    """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``."""
+    """The output file suffix: ``suffix`` if given, else the input's when writable, else ``.png``.
+
+    A video's is its container's (:func:`chromatize.io.video_output_suffix`), whatever ``suffix`` says.
+    """
+    if is_video(src):
+        return video_output_suffix(src)
     if suffix is not None:
         suffix = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
         if suffix not in WRITABLE_SUFFIXES:
@@ -143,6 +148,32 @@ def plan_outputs(
     found, failed, notes = find_inputs(inputs, recursive=recursive, exclude=[outdir])
     srcs = [src for src, _ in found]
     suffixes = [output_suffix(src, suffix) for src in srcs]
+    dsts = _rename_clashes(outdir, found, suffixes)
+    input_files = {location(s): s for s in srcs}
+    owner: dict[str, Path] = {}  # output name -> the input that writes it
+    for src, dst in zip(srcs, dsts):
+        owner.setdefault(_name_key(dst), src)
+    plan = Plan(failed=failed, notes=notes)
+    for src, dst in zip(srcs, dsts):
+        side = compare and not is_video(src)  # no side-by-side strip for a video
+        job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if side else None)
+        hit = next(((p, input_files[location(p)]) for p in job.outputs if location(p) in input_files), None)
+        clash = next(((p, owner[_name_key(p)]) for p in job.outputs
+                      if owner.setdefault(_name_key(p), src) != src), None)
+        if hit is not None:
+            plan.failed.append((src, f"{src}: refusing to write {hit[0]} over the input file {hit[1]}; "
+                                     "choose another output folder"))
+        elif clash is not None:
+            plan.failed.append((src, f"{src}: output {clash[0]} would clash with that of {clash[1]}; rename one"))
+        else:
+            plan.jobs.append(job)
+    return plan
+
+
+def _rename_clashes(outdir, found: list, suffixes: list[str]) -> list:
+    """The outputs of the inputs ``found`` (input, relative path), renamed where two would clash (the naming
+    rule of :func:`plan_outputs`)."""
+    srcs = [src for src, _ in found]
     dsts = [outdir / rel.parent / (rel.stem + sfx) for (_, rel), sfx in zip(found, suffixes)]
 
     def clashes() -> list[list[int]]:
@@ -161,25 +192,7 @@ def plan_outputs(
     for group in clashes():  # same stem in one folder (a.gif, a.png): the full name
         for i in group:
             dsts[i] = dsts[i].with_name(srcs[i].name + suffixes[i])
-
-    input_files = {location(s): s for s in srcs}
-    owner: dict[str, Path] = {}  # output name -> the input that writes it
-    for src, dst in zip(srcs, dsts):
-        owner.setdefault(_name_key(dst), src)
-    plan = Plan(failed=failed, notes=notes)
-    for src, dst in zip(srcs, dsts):
-        job = Job(src, dst, dst.with_name(dst.stem + "_compare.png") if compare else None)
-        hit = next(((p, input_files[location(p)]) for p in job.outputs if location(p) in input_files), None)
-        clash = next(((p, owner[_name_key(p)]) for p in job.outputs
-                      if owner.setdefault(_name_key(p), src) != src), None)
-        if hit is not None:
-            plan.failed.append((src, f"{src}: refusing to write {hit[0]} over the input file {hit[1]}; "
-                                     "choose another output folder"))
-        elif clash is not None:
-            plan.failed.append((src, f"{src}: output {clash[0]} would clash with that of {clash[1]}; rename one"))
-        else:
-            plan.jobs.append(job)
-    return plan
+    return dsts
 
 
 def same_file(a: Path | UriPath, b: Path | UriPath) -> bool:

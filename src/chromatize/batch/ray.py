@@ -43,6 +43,7 @@ Needs ``ray[data]``: ``pip install 'chromatize[scale]'``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import logging
 import os
 import subprocess
@@ -54,11 +55,11 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ..guidance import NO_GUIDANCE, Guidance
-from ..io import UriPath, as_path, written_by_chromatize
+from ..io import UriPath, as_path, is_video
 from ..models import Colorizer, load_model
 from ..text import one_line
 from .plan import Job
-from .run import BatchOptions, BatchResult, FileOutcome, colorize_one, start_batch
+from .run import output_is_ours, BatchOptions, BatchResult, FileOutcome, colorize_one, start_batch
 
 __all__ = ["colorize_files_ray", "set_threads", "ROWS_PER_BLOCK"]
 
@@ -94,6 +95,8 @@ def _enter(cwd: str) -> None:
 def read_bytes(row: dict, cwd: str) -> dict:
     """A Ray ``map`` stage: add the input file's bytes to a job row (empty when it cannot be read)."""
     _enter(cwd)
+    if is_video(row["src"]):  # a video is streamed from disk by colorize_one, one task each, never held whole
+        return {**row, "data": b""}
     try:
         data = as_path(row["src"]).read_bytes()  # a path or a URI
     except (OSError, ValueError):
@@ -256,8 +259,7 @@ def colorize_files_ray(
 ) -> BatchResult:
     """Colorize files and folders into ``outdir`` on Ray Data; the same outputs and report as the local batch.
 
-    Parameters are those of :func:`chromatize.batch.colorize_files` (its output options as a
-    :class:`chromatize.batch.BatchOptions`), plus:
+    Parameters are those of :func:`chromatize.batch.colorize_files`, plus:
 
     Parameters
     ----------
@@ -298,7 +300,7 @@ def colorize_files_ray(
     exists = _exists_in(outdir)
     # done: outputs there and chromatize's; a file of someone else's goes to colorize_one, which refuses it
     done = {job.src for job in plan.jobs if not options.overwrite and all(exists(p) for p in job.outputs)
-            and all(written_by_chromatize(p) for p in job.outputs)}
+            and all(output_is_ours(job.src, p) for p in job.outputs)}
     todo = [job for job in plan.jobs if job.src not in done]
     outcomes = {src: FileOutcome(src, skipped=True) for src in done}
     total = len(plan.jobs)
@@ -307,8 +309,9 @@ def colorize_files_ray(
     if todo:
         started = _connect(address, workers * threads if workers else None)
         try:
+            video = None if options.video is None else replace(options.video, progress=None)  # stays on the driver
             for row in _run(todo, model, workers, threads, dict(
-                    guidance=guidance, overwrite=options.overwrite, max_pixels=options.max_pixels)):
+                    guidance=guidance, overwrite=options.overwrite, max_pixels=options.max_pixels, video=video)):
                 outcome = _outcome(row)
                 outcomes[outcome.src] = outcome
                 if progress is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import cv2
 import numpy as np
@@ -21,12 +21,17 @@ from ..color import gray_to_rgb
 from ..guidance import NO_GUIDANCE, Guidance
 from ..infer import colorize_photo
 from ..io import (DEFAULT_MAX_PIXELS, ImageReadError, OutputExistsError, Photo, UriPath, as_path,
-                  clean_temp_files, decode_image, read_image, write_image, written_by_chromatize)
+                  clean_temp_files, decode_image, is_video, read_image, video_written_by_chromatize, write_image,
+                  written_by_chromatize)
 from ..models import Colorizer, ModelRunError, load_model
 from ..text import one_line
 from .plan import Plan, plan_outputs, same_file
+from .video import colorize_video_job
 
-__all__ = ["FileOutcome", "BatchResult", "BatchOptions", "colorize_one", "compare_strip", "start_batch",
+if TYPE_CHECKING:
+    from ..video import VideoOptions
+
+__all__ = ["FileOutcome", "BatchResult", "BatchOptions", "output_is_ours", "colorize_one", "compare_strip", "start_batch",
            "colorize_files"]
 
 
@@ -43,6 +48,8 @@ class BatchOptions:
     suffix: str | None = None  #: output format (``".png"``, ``".jpg"``); None: the input's
     recursive: bool = False  #: also colorize images in sub-folders of input folders
     max_pixels: int = DEFAULT_MAX_PIXELS  #: refuse larger images (decompression bombs)
+    #: for the inputs with a video suffix: temporal settings, H.264 quality, a per-frame progress callback
+    video: "VideoOptions | None" = None
 
 
 @dataclass
@@ -113,6 +120,29 @@ def _local(path: Path | UriPath) -> Path | None:
     return path.local if isinstance(path, UriPath) else path
 
 
+def _outputs_to_write(outcome: FileOutcome, outputs: list, overwrite: bool) -> list:
+    """The outputs to write: none when one is the input or a file chromatize did not write (``outcome.error``) or
+    when all are done (``outcome.skipped``); those missing; all of them with ``overwrite``."""
+    src = outcome.src
+    if any(same_file(p, src) for p in outputs):
+        outcome.error = f"{src}: refusing to write over the input file"
+        return []
+    there = [p for p in outputs if p.exists()]
+    foreign = next((p for p in there if not output_is_ours(src, p)), None)
+    if foreign is not None:
+        outcome.error = (f"{src}: refusing to replace {foreign}, which chromatize did not write "
+                         "(move it, or choose another output folder)")
+        return []
+    todo = outputs if overwrite else [p for p in outputs if p not in there]
+    outcome.skipped = not todo
+    return todo
+
+
+def output_is_ours(src: Path | UriPath, path: Path | UriPath) -> bool:
+    """Whether the output ``path`` of input ``src`` carries chromatize's mark (a video's in its metadata)."""
+    return video_written_by_chromatize(path) if is_video(src) else written_by_chromatize(path)
+
+
 def colorize_one(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -123,6 +153,7 @@ def colorize_one(
     overwrite: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     data: bytes | None = None,
+    video: "VideoOptions | None" = None,
 ) -> FileOutcome:
     """Colorize one file into ``dst`` (and ``compare``); never raises for a bad file.
 
@@ -154,6 +185,10 @@ def colorize_one(
         The bytes of ``src``, when a distributed runner has read them already;
         decoded as ``src`` would be (None or empty: ``src`` is read, so that an
         empty or unreadable file is reported the same way).
+    video : chromatize.video.VideoOptions, optional
+        For a video ``src`` (a video suffix): temporal and encoding options
+        (default: :class:`~chromatize.video.VideoOptions`); the hints by frame are the guidance's;
+        ``compare`` is not written for videos.
 
     Returns
     -------
@@ -161,21 +196,13 @@ def colorize_one(
         With ``error`` a line naming the file when it could not be read, colorized or written.
     """
     src, dst = as_path(src), as_path(dst)
-    outputs = [dst] + ([as_path(compare)] if compare is not None else [])
     outcome = FileOutcome(src)
-    if any(same_file(p, src) for p in outputs):
-        outcome.error = f"{src}: refusing to write over the input file"
-        return outcome
-    there = [p for p in outputs if p.exists()]
-    foreign = next((p for p in there if not written_by_chromatize(p)), None)
-    if foreign is not None:
-        outcome.error = (f"{src}: refusing to replace {foreign}, which chromatize did not write "
-                         "(move it, or choose another output folder)")
-        return outcome
-    todo = outputs if overwrite else [p for p in outputs if p not in there]
+    todo = _outputs_to_write(outcome, [dst] + ([as_path(compare)] if compare is not None else []), overwrite)
     if not todo:
-        outcome.skipped = True
         return outcome
+    if is_video(src):  # a film (chromatize.batch.video); ``data`` is not used: it is streamed from disk
+        return colorize_video_job(src, dst, load_model(model), outcome, guidance=guidance, options=video,
+                                  overwrite=overwrite)
     try:
         photo = decode_image(data, str(src), max_pixels=max_pixels) if data else read_image(src, max_pixels=max_pixels)
         out = colorize_photo(photo, load_model(model), guidance)
@@ -270,19 +297,15 @@ def colorize_files(
     outdir: str | os.PathLike,
     model: "str | os.PathLike | Colorizer | None" = None,
     guidance: Guidance = NO_GUIDANCE,
+    options: BatchOptions = BatchOptions(),
     *,
-    overwrite: bool = False,
-    compare: bool = False,
-    suffix: str | None = None,
-    recursive: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Callable[[int, int, Path], None] | None = None,
 ) -> BatchResult:
     """Colorize files and folders into ``outdir``; a rerun finishes what is missing.
 
     Outputs are named by :func:`plan_outputs` (input folders' layout kept, clashes
     renamed, never over an input). Files whose outputs all exist are skipped
-    unless ``overwrite`` (so a rerun after a crash or kill does only the rest);
+    unless ``options.overwrite`` (so a rerun after a crash or kill does only the rest);
     temp files that killed runs left in the output folders are removed first.
     A file that cannot be read or written is recorded in ``BatchResult.failed``
     and the batch goes on.
@@ -300,16 +323,9 @@ def colorize_files(
         Working size, colour gain, hints, scribbles and reference, the same
         for every file, parsed once (:meth:`chromatize.Guidance.build`); a
         hint outside a photo or scribbles of another size fail that file only.
-    overwrite : bool
-        Replace existing outputs (never an input file).
-    compare : bool
-        Also write ``<stem>_compare.png``: original | gray | colorized side by side.
-    suffix : str, optional
-        Output format (``".png"``, ``".jpg"``); default: the input's.
-    recursive : bool
-        Also colorize images in sub-folders of input folders.
-    max_pixels : int
-        Refuse larger images (decompression bombs).
+    options : BatchOptions
+        Overwrite, comparison strips, output format, sub-folders, the pixel
+        limit and the videos' options (``BatchOptions(overwrite=True, ...)``).
     progress : callable, optional
         Called as ``progress(done, total, path)`` after each input file.
 
@@ -328,12 +344,10 @@ def colorize_files(
     ValueError
         If hints or scribbles are given to a model without hint support.
     """
-    options = BatchOptions(overwrite=overwrite, compare=compare, suffix=suffix, recursive=recursive,
-                           max_pixels=max_pixels)
     plan, model, result = start_batch(inputs, outdir, model, guidance, options)
     for done, job in enumerate(plan.jobs, 1):
-        result.add(colorize_one(job.src, job.dst, model, guidance, compare=job.compare, overwrite=overwrite,
-                                max_pixels=max_pixels))
+        result.add(colorize_one(job.src, job.dst, model, guidance, compare=job.compare, overwrite=options.overwrite,
+                                max_pixels=options.max_pixels, video=options.video))
         if progress is not None:
             progress(done, len(plan.jobs), job.src)
     return result

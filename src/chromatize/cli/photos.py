@@ -9,6 +9,9 @@ import click
 from ..text import one_line
 from .base import PathOrURI, StageBars, exit_on_failures, guidance_options, listen_error, main, model_option
 
+#: The Ray options of ``colorize``, which go to :func:`chromatize.batch.ray.colorize_files_ray`.
+RAY_OPTIONS = ("ray_address", "ray_workers", "ray_threads")
+
 
 @main.command()
 @click.argument("inputs", nargs=-1, type=PathOrURI(path_type=Path))
@@ -25,6 +28,11 @@ from .base import PathOrURI, StageBars, exit_on_failures, guidance_options, list
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "same"]), default="same", show_default=True,
               help="Output format (same: the input's, or png for formats chromatize does not write, e.g. GIF).")
 @guidance_options
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="Videos: H.264 quality, 0 (lossless) .. 51; 18 looks like the input, 23 is smaller.")
+@click.option("--per-frame", is_flag=True,
+              help="Videos: colorize each frame on its own (flickers; for comparison). "
+                   "Default: colours follow the motion and start afresh at each scene cut.")
 @click.option("--ray", "use_ray", is_flag=True,
               help="Run the batch on Ray Data: a local Ray on this machine, or the cluster of --ray-address. "
                    "The same outputs, names, skip/resume and error report as without it. "
@@ -37,7 +45,7 @@ from .base import PathOrURI, StageBars, exit_on_failures, guidance_options, list
               help="Ray actors, each holding one model copy. Default: the cluster's CPUs / --ray-threads.")
 @click.option("--ray-threads", type=click.IntRange(1), default=1, show_default=True,
               help="CPU threads (and Ray CPUs) per Ray actor.")
-def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray_workers, ray_threads, **output):
+def colorize(inputs, model, outdir, guidance, samples, crf, per_frame, **output):
     """Colorize photos (files or folders, or s3://, gs:// URIs) into OUT, keeping each file's name.
 
     Outputs keep each input folder's layout (scans/2020/a.jpg, given as scans/,
@@ -50,9 +58,15 @@ def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray
     skipped, so rerunning an interrupted batch finishes it; --overwrite redoes them.
     Files that fail are listed at the end (exit status 1).
 
+    A video (mp4, mkv, mov, avi, webm) becomes an H.264 video of the same
+    frames, timestamps, size and rotation, its audio and subtitles copied
+    (film.mp4 -> OUT/film.mp4; mkv, avi and webm -> .mkv), with colours that
+    follow the motion; hints may name the frame they start on ("frame": N).
+
     \b
     Example:
         chromatize colorize scan1.jpg scans/ -o colorized/
+        chromatize colorize film.mp4 -o colorized/ --crf 20              # a video
         chromatize colorize albums/ -o colorized/ --recursive     # rerun it to resume
         chromatize colorize --samples -o demo_out --compare
         chromatize colorize scan.jpg -o out/ --hints scan_hints.json --model levin
@@ -66,19 +80,19 @@ def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray
     inputs = list(inputs) + (sample_images() if samples else [])
     if not inputs:
         raise click.UsageError("give at least one INPUT file or folder, or --samples")
-    fmt = output.pop("fmt")
-    options = BatchOptions(suffix=None if fmt == "same" else "." + fmt, **output)
+    fmt, use_ray, ray = output.pop("fmt"), output.pop("use_ray"), {k: output.pop(k) for k in RAY_OPTIONS}
     bars = StageBars()
+    options = BatchOptions(suffix=None if fmt == "same" else "." + fmt, video=_video_options(crf, per_frame, bars),
+                           **output)
     progress = lambda done, total, _path: bars("colorizing", done, total)  # noqa: E731
     try:
-        if use_ray or ray_address:
+        if use_ray or ray["ray_address"]:
             from ..batch.ray import colorize_files_ray
 
-            result = colorize_files_ray(inputs, outdir, model, guidance, options, address=ray_address,
-                                        workers=ray_workers, threads=ray_threads, progress=progress)
+            result = colorize_files_ray(inputs, outdir, model, guidance, options, address=ray["ray_address"],
+                                        workers=ray["ray_workers"], threads=ray["ray_threads"], progress=progress)
         else:
-            result = colorize_files(inputs, outdir, model, guidance, progress=progress, overwrite=options.overwrite,
-                                    compare=options.compare, suffix=options.suffix, recursive=options.recursive)
+            result = colorize_files(inputs, outdir, model, guidance, options, progress=progress)
     finally:
         bars.close()
     for note in result.notes:
@@ -90,6 +104,15 @@ def colorize(inputs, model, outdir, guidance, samples, use_ray, ray_address, ray
         summary += f"; {len(result.skipped)} already done, skipped (--overwrite redoes them)"
     click.echo(summary)
     exit_on_failures(result.failed)
+
+
+def _video_options(crf: int, per_frame: bool, bars: StageBars):
+    """The batch's video options from the command line; frame progress on its own bar."""
+    from ..io import VideoEncoding
+    from ..video import TemporalSettings, VideoOptions
+
+    return VideoOptions(temporal=None if per_frame else TemporalSettings(), encoding=VideoEncoding(crf=crf),
+                        progress=lambda done, total: bars("frames", done, total))
 
 
 @main.command()

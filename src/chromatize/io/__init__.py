@@ -3,7 +3,8 @@
 ``images`` decodes any common image into 8-bit RGB plus alpha with one-line
 errors and writes images atomically; ``atomic`` holds the temp-file-then-rename
 helper that every file chromatize writes goes through; ``uri`` reaches files
-named by URIs (``s3://``, ``gs://``, ``file://``) through pyarrow's filesystems.
+named by URIs (``s3://``, ``gs://``, ``file://``) through pyarrow's filesystems;
+``video`` reads and re-encodes videos through PyAV.
 """
 
 from .atomic import OutputExistsError, atomic_output, atomic_write_text, clean_temp_files, is_temp_file, temp_prefix
@@ -23,6 +24,8 @@ from .images import (
     written_by_chromatize,
 )
 from .uri import UriPath, as_path, is_uri, location
+from .video import (VIDEO_SUFFIXES, VideoEncoding, VideoInfo, VideoReadError, is_video, probe_video, read_frames,
+                    transcode_video, video_output_suffix, video_written_by_chromatize)
 
 __all__ = [
     "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS", "ImageReadError", "OutputExistsError", "Photo",
@@ -30,4 +33,6 @@ __all__ = [
     "list_images",
     "as_photo", "atomic_output", "atomic_write_text", "clean_temp_files", "is_temp_file", "temp_prefix",
     "UriPath", "as_path", "is_uri", "location",
+    "VIDEO_SUFFIXES", "VideoEncoding", "VideoInfo", "VideoReadError", "is_video", "probe_video", "read_frames",
+    "transcode_video", "video_output_suffix", "video_written_by_chromatize",
 ]
