@@ -1,11 +1,12 @@
-"""Choosing the hint head's edge-aware locality (tau, kappa) on photos that are no evaluation set.
+"""Choosing the hint head's locality (tau, kappa, sigma, rho0) on photos that are no evaluation set.
 
 For each setting: the leak of ``bench/hint_leak.py`` on composites of ``--leak-set``
 (consecutive pairs of its first ``--leak-photos`` photos), and the hint sweep's RGB
 PSNR (``chromatize.train.hints.sweep_score``: seeded points, 5x5 patches of the
 true colour) at longer side 512 on ``--sweep-photos`` other photos of that set.
 The shipped setting is the one with the best mean sweep PSNR among those whose
-leak ratio (mean of the per-composite ratios) is at most ``--max-ratio``.
+leak ratio (mean of the per-composite ratios) is at most ``--max-ratio`` (0.09: a
+margin under the issue's 0.10) and whose hinted photo changes by at least 5.
 
     python bench/hint_locality.py --data ../shared/datasets
 """
@@ -37,9 +38,11 @@ def main(argv=None) -> int:
     ap.add_argument("--leak-set", default="bsds500/test", help="a training set, never an evaluation set")
     ap.add_argument("--leak-photos", type=int, default=24)
     ap.add_argument("--sweep-photos", type=int, default=16)
-    ap.add_argument("--taus", type=float, nargs="+", default=[32, 64, 128, 256])
-    ap.add_argument("--kappas", type=float, nargs="+", default=[0, 2, 5, 10])
-    ap.add_argument("--max-ratio", type=float, default=0.10)
+    ap.add_argument("--taus", type=float, nargs="+", default=[32, 64, 96])
+    ap.add_argument("--kappas", type=float, nargs="+", default=[3, 5, 7])
+    ap.add_argument("--sigmas", type=float, nargs="+", default=[10, 15, 20])
+    ap.add_argument("--rho0s", type=float, nargs="+", default=[0.2, 0.3, 0.4])
+    ap.add_argument("--max-ratio", type=float, default=0.09)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     model = load_model("cnn")
@@ -48,10 +51,10 @@ def main(argv=None) -> int:
     rest = files[args.leak_photos: args.leak_photos + args.sweep_photos]
     sweep_photos = [longer(read_image(f).rgb, 512) for f in rest]
     rows = []
-    settings = [None] + list(itertools.product(args.taus, args.kappas))
-    print("| tau | kappa | hinted change | untouched change | ratio | PSNR at " + " / ".join(map(str, COUNTS))
+    settings = [None] + list(itertools.product(args.taus, args.kappas, args.sigmas, args.rho0s))
+    print("| tau | kappa | sigma | rho0 | hinted change | untouched change | ratio | PSNR at " + " / ".join(map(str, COUNTS))
           + " points | mean | s |")
-    print("|--:|--:|--:|--:|--:|---|--:|--:|")
+    print("|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|")
     for setting in settings:
         t = time.time()
         model.hint_head.locality = setting
@@ -59,14 +62,14 @@ def main(argv=None) -> int:
         sw = sweep_score(model, sweep_photos, COUNTS, patch=5)
         mean = float(np.mean([sw[f"psnr_{n}"] for n in COUNTS]))
         rows.append({"locality": setting, **lk, **sw, "sweep_mean": mean})
-        tau, kappa = ("-", "-") if setting is None else setting
-        print(f"| {tau} | {kappa} | {lk['left']:.2f} | {lk['right']:.2f} | {lk['mean_ratio']:.3f} | "
+        shown = ("-",) * 4 if setting is None else setting
+        print("| " + " | ".join(f"{v:g}" if v != "-" else v for v in shown) + f" | {lk['left']:.2f} | {lk['right']:.2f} | {lk['mean_ratio']:.3f} | "
               + " / ".join(f"{sw[f'psnr_{n}']:.2f}" for n in COUNTS) + f" | {mean:.3f} | {time.time() - t:.0f} |",
               flush=True)
     ok = [r for r in rows if r["locality"] is not None and r["mean_ratio"] <= args.max_ratio and r["left"] >= 5]
     if ok:
         best = max(ok, key=lambda r: r["sweep_mean"])
-        print(f"chosen: tau {best['locality'][0]:g}, kappa {best['locality'][1]:g} (ratio {best['mean_ratio']:.3f}, "
+        print("chosen: tau, kappa, sigma, rho0 = " + ", ".join(f"{v:g}" for v in best["locality"]) + f" (ratio {best['mean_ratio']:.3f}, "
               f"sweep mean {best['sweep_mean']:.3f} dB; without locality {rows[0]['sweep_mean']:.3f} dB)")
     else:
         print(f"no setting has a ratio <= {args.max_ratio} with a hinted change >= 5")

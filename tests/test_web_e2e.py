@@ -347,3 +347,32 @@ def test_several_hints_of_any_colour(page, files, shots):
     shot(page, shots, "page")
     page.click("#picker-close")
     assert page.locator(".hint").count() == len(README_HINTS)
+
+
+def test_a_hint_on_one_photo_of_a_composite_leaves_the_other_unchanged(page, tmp_path, shots):
+    """Issue 20: two unrelated photos side by side; a hint of a contradicting colour on the left one
+    recolours its region, the right photo stays as the automatic result had it, and the page outlines
+    what the hint reached."""
+    left, right = (read_image(next(p for p in sample_images() if p.stem == s)).rgb for s in ("kodim05", "kodim23"))
+    both = np.concatenate([left[:, :192], right[:, :192]], axis=1)  # 384x256, a hard seam at x = 192
+    path = tmp_path / "composite.png"
+    Image.fromarray(both).convert("L").save(path)
+    load(page, path)
+    auto = result_rgb(page)
+    assert "reach" not in page.evaluate("Object.keys(document.body.dataset)")  # no hints: no outline
+    click_photo(page, 60 / 384, 128 / 256)
+    page.wait_for_selector("body[data-suggestions='ready']", state="attached")
+    page.locator("#custom-color").fill("#2050ff")  # a blue no part of the left photo has
+    wait_results(page, 2)
+    hinted = result_rgb(page)
+    change = np.abs(hinted.astype(int) - auto.astype(int)).sum(axis=2)
+    on_left, on_right = change[:, :192].mean(), change[:, 200:].mean()
+    assert on_left > 5 and on_right < 0.1 * on_left, (on_left, on_right)
+    deadline = time.monotonic() + 10
+    while "reach" not in page.evaluate("Object.keys(document.body.dataset)"):
+        assert time.monotonic() < deadline, "no reach outline"
+        page.wait_for_timeout(25)
+    reach = float(page.evaluate("document.body.dataset.reach"))
+    assert 0 < reach < 0.5  # a region of the left photo, not the whole picture
+    page.locator("#slider").fill("100")
+    shot(page, shots, "11_reach")

@@ -106,3 +106,20 @@ def test_the_size_check_can_fail():
     long = "def f(a, b, c, d, e, f, g, h, i, j, k):\n" + "    x = 1\n" * 80
     assert len(oversized(ast.parse(long), "x")) == 1
     assert oversized(ast.parse("class A:\n    def m(self, a):\n        pass\n"), "x") == []
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[: layout.index("\n## ")] if "\n## " in layout else layout
+    missing = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.name in ("__init__.py", "__main__.py"):
+            continue
+        top = rel.parts[0]
+        if len(rel.parts) == 1 and f"`{rel.name}`" not in layout:
+            missing.append(str(rel))
+        elif len(rel.parts) > 1 and (f"`{top}/`" not in layout or f"`{rel.name}`" not in layout):
+            missing.append(str(rel))
+    assert not missing, "modules the README's Layout section does not name: " + ", ".join(missing)

@@ -276,3 +276,66 @@ def test_refining_step_is_local_and_keeps_hints(trained_head):
     change = np.abs(refined - plain).sum(axis=-1)
     assert change[25:38, 5:18].max() > 0.5  # around the hint the rest of its residual is spread ...
     assert change[:, 60:].max() < 0.05 * change[25:38, 5:18].max()  # ... and fades far from it
+
+
+def test_geodesic_locality_stops_at_an_edge():
+    from chromatize.models.cnn.hint_head import geodesic_locality
+
+    h, w = 16, 32
+    edge = np.zeros((3, h, w), np.float32)
+    edge[0, :, 16:] = 5.0  # a hard seam at x = 16 (a lightness jump of 50)
+    source = np.array([8 * w + 8])  # (8, 8), left of the seam
+    loc = geodesic_locality(edge, source, step=4.0, tau=64.0, kappa=5.0)[0].reshape(h, w)
+    assert loc[8, 8] == pytest.approx(1.0)
+    # the same distance on the same side and across the seam: the seam costs (1 + 5 * 5) steps
+    assert loc[8, 15] > 0.5 and loc[8, 15 + 1] < 0.2 * loc[8, 15]
+    flat = geodesic_locality(np.zeros_like(edge), source, step=4.0, tau=64.0, kappa=5.0)[0].reshape(h, w)
+    np.testing.assert_allclose(flat[8, 8 + 8], np.exp(-8 * 4.0 / 64.0), rtol=1e-5)  # plain distance on flat ground
+
+
+def test_a_plausible_colour_reaches_where_the_network_allows_it():
+    from chromatize.hints import Guide
+    from chromatize.models.cnn.config import HintHeadEntry
+    from chromatize.models.cnn.hint_head import HintHead
+
+    h = w = 32
+    L = np.full((h, w), 50, np.float32)
+    L[:, 16:] = 90  # two regions
+    centers = np.array([[60.0, 0.0], [-60.0, 0.0]], np.float32)  # red, green
+    out = np.zeros((2 + 2, h // 4, w // 4), np.float32)
+    out[0, :, 4:] = 8.0  # the right region is surely red; the left is undecided
+    guide = Guide(np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
+    guide.mask[16, 4] = 1
+    entry = HintHeadEntry(HintHeadConfig(), (8.0, 24.0, 64.0, 256.0), ((0.1,) * 3,) * 4,
+                          locality=(16.0, 5.0, 15.0, 0.3))
+    head = HintHead(None, entry)
+    for colour, far in (([60, 0], 1.0), ([-60, 0], 0.0)):
+        guide.ab[16, 4] = colour
+        loc = head.key_locality(L, np.zeros((h, w, 2), np.float32), guide, out, centers)
+        assert loc.shape == (1, (h // 4) * (w // 4))
+        grid = loc[0].reshape(h // 4, w // 4)
+        assert grid[4, 1] == pytest.approx(1.0, abs=1e-3)  # the hint's own cell
+        assert grid[4, 6] == pytest.approx(far, abs=0.01)  # across the edge: only a colour the network allows
+
+
+def test_the_shipped_head_keeps_a_hint_on_its_photo():
+    """Issue 20: the left halves of two sample photos side by side, a contradicting hint on the left one."""
+    from chromatize.batch import sample_images
+    from chromatize.guidance import Guidance
+    from chromatize.hints import Hint
+    from chromatize.infer import colorize_photo
+    from chromatize.io import Photo, read_image
+
+    model = load_model("cnn")
+    assert model.hint_head.locality is not None
+    left, right = (read_image(next(p for p in sample_images() if p.stem == s)).rgb for s in ("kodim05", "kodim23"))
+    both = np.concatenate([left[:, :192], right[:, :192]], axis=1)
+    auto = colorize_photo(Photo(both), model).rgb
+    hint = Hint(60.0, 128.0, (20.0, -70.0), 5)  # a blue the left photo does not have there
+    hinted = colorize_photo(Photo(both), model, Guidance(hints=(hint,))).rgb
+    change = np.abs(hinted.astype(int) - auto.astype(int)).sum(axis=2)
+    assert change[:, :192].mean() > 5 and change[:, 200:].mean() < 0.1 * change[:, :192].mean()
+    from chromatize.color import rgb_to_lab
+
+    got = rgb_to_lab(hinted[126:131, 58:63]).reshape(-1, 3)[:, 1:].mean(axis=0)
+    np.testing.assert_allclose(got, hint.ab, atol=8)  # the hinted pixels take the hint

@@ -123,9 +123,11 @@ class HintHeadEntry:
     alpha: float = 0.0
     #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
     bin_prior: tuple[float, float] | None = None
-    #: (tau, kappa) of the hints' edge-aware locality: a hint's weight falls as exp(-d / tau) with the
-    #: geodesic distance d (px at UNIT_SIZE, each step costing 1 + kappa x the edge features' change); None: none.
-    locality: tuple[float, float] | None = None
+    #: (tau, kappa, sigma, rho0) of the hints' locality (:func:`chromatize.models.cnn.hint_head.key_locality`):
+    #: a hint's weight falls as exp(-d / tau) with the geodesic distance d (px at UNIT_SIZE, each step costing
+    #: 1 + kappa x the edge features' change), except where the network finds the hinted colour plausible
+    #: (its probability within sigma a*b* units, over rho0); None: no locality.
+    locality: tuple[float, float, float, float] | None = None
 
     @classmethod
     def from_dict(cls, entry: object, where: str | os.PathLike) -> "HintHeadEntry":
@@ -161,7 +163,7 @@ class HintHeadEntry:
                    edge_weights=tuple(tuple(float(v) for v in row) for row in weights), refine_reach=reach,
                    alpha=check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0),
                    bin_prior=_read_pair(entry.get("bin_prior"), where, "bin_prior", ("gamma", "sigma")),
-                   locality=_read_pair(entry.get("locality"), where, "locality", ("tau", "kappa")))
+                   locality=_read_pair(entry.get("locality"), where, "locality", LOCALITY_KEYS))
 
     def to_dict(self) -> dict:
         """The entry as ``config.json`` holds it (optional keys only when set)."""
@@ -172,22 +174,24 @@ class HintHeadEntry:
         if self.bin_prior is not None:
             out["bin_prior"] = {"gamma": self.bin_prior[0], "sigma": self.bin_prior[1]}
         if self.locality is not None:
-            out["locality"] = {"tau": self.locality[0], "kappa": self.locality[1]}
+            out["locality"] = dict(zip(LOCALITY_KEYS, self.locality))
         return out
 
 
-#: The bounds of each number of the pair entries: (low, high, low_open).
+#: The bounds of each number of the hint head's small entries: (low, high, low_open).
 _PAIR_BOUNDS = {"gamma": (0.0, 100.0, False), "sigma": (0.0, 1000.0, True), "tau": (0.0, 1e6, True),
-                "kappa": (0.0, 1e6, False)}
+                "kappa": (0.0, 1e6, False), "rho0": (0.0, 1.0, True)}
+#: The numbers of the hint head's ``locality`` entry, in order.
+LOCALITY_KEYS = ("tau", "kappa", "sigma", "rho0")
 
 
-def _read_pair(entry: object, where: str, name: str, keys: tuple[str, str]) -> tuple[float, float] | None:
-    """The two numbers of a hint-head entry such as ``bin_prior`` (gamma, sigma); None stays None."""
+def _read_pair(entry: object, where: str, name: str, keys: tuple[str, ...]) -> tuple[float, ...] | None:
+    """The numbers of a hint-head entry such as ``bin_prior`` (gamma, sigma); None stays None."""
     if entry is None:
         return None
     if not isinstance(entry, dict) or set(entry) != set(keys):
-        raise ModelFormatError(f"{where}: hint_head '{name}' must be an object with '{keys[0]}' and '{keys[1]}', "
-                               f"got {entry!r}")
+        raise ModelFormatError(f"{where}: hint_head '{name}' must be an object with "
+                               f"{', '.join(repr(k) for k in keys)}, got {entry!r}")
     return tuple(check_number(entry[k], float, where, f"{name} {k}", _PAIR_BOUNDS[k][0], _PAIR_BOUNDS[k][1],
                               low_open=_PAIR_BOUNDS[k][2]) for k in keys)
 

@@ -408,18 +408,37 @@ class HintHead:
             return None
         return bin_prior(centers, guide.ab, guide.mask, *self.prior)
 
-    def key_locality(self, L: np.ndarray, auto_ab: np.ndarray, guide) -> np.ndarray | None:
-        """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`), from the
-        automatic a*b* (H, W, 2) before any hint; None for a head without one."""
+    def key_locality(self, L: np.ndarray, auto_ab: np.ndarray, guide, out: np.ndarray | None = None,
+                     centers: np.ndarray | None = None) -> np.ndarray | None:
+        """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`); None for a head
+        without one (step 3b).
+
+        A key's weight at a query is ``max(exp(-d / tau), min(1, rho / rho0))``: it falls with the
+        geodesic distance ``d`` (:func:`geodesic_locality`, over the lightness and the automatic a*b*
+        before any hint), except where the network itself finds the hinted colour plausible: ``rho``, the
+        probability its bins (``out``, the network's output at the queries' grid, and their ``centers``)
+        give to colours within about ``sigma`` a*b* units of the hint. A true colour reaches the rest of
+        its object, and whatever else the network thinks may have that colour; a colour the photo does
+        not support stays near where it was put.
+        """
         if self.locality is None:
             return None
+        tau, kappa, sigma, rho0 = self.locality
         h, w = L.shape
         s = QUERY_STRIDE
-        index = hint_keys(guide.ab, guide.mask, auto_ab).index
-        ky, kx = np.divmod(index, w)
+        keys = hint_keys(guide.ab, guide.mask, np.zeros_like(auto_ab))  # residual: the hinted colours / AB_NORM
+        ky, kx = np.divmod(keys.index, w)
         edge = pool(np.moveaxis(edge_features(L, auto_ab), -1, 0), s)  # (3, H/s, W/s)
-        tau, kappa = self.locality
-        return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa)
+        loc = geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa)
+        if out is not None and centers is not None and len(centers):
+            q = len(centers)
+            z = out[:q].reshape(q, -1)
+            p = np.exp(z - z.max(axis=0, keepdims=True))
+            p /= p.sum(axis=0, keepdims=True)  # (Q, n): the network's distribution at each query
+            d2 = np.square(keys.residual[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (K, Q)
+            rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (K, n)
+            loc = np.maximum(loc, np.minimum(rho / np.float32(rho0), 1))
+        return loc.astype(np.float32)
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray,
                   locality: np.ndarray | None = None) -> np.ndarray:

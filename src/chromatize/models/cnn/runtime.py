@@ -180,7 +180,7 @@ class NetColorizer(Colorizer):
         """a*b* with the hint head: the prior on the bins (local to the hints' reach), then the attention."""
         out, feats = self.raw_features(L)
         auto = self.decode_to(out, L.shape)
-        locality = head.key_locality(L, auto, guide)
+        locality = head.key_locality(L, auto, guide, out, self.centers)
         prior = head.prior_logits(self.centers, guide)
         if prior is not None:
             out = out.copy()

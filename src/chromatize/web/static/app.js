@@ -23,6 +23,9 @@ let timer = null;
 let resultUrl = null;
 let results = 0;
 let picker = null;       // {hint: index in state.hints, or -1 for a new one; x, y; pending: hint}
+let baseline = null;     // {key, pixels}: the result without hints, for showing what the hints reach
+const REACH_SIDE = 320;  // the reach outline is found at this longer side (cheap, and smooth enough)
+const REACH_DELTA = 24;  // a pixel counts as changed when its R+G+B moved by more than this
 let recent = [];
 try { recent = JSON.parse(localStorage.getItem("chromatize.recent") || "[]"); } catch (e) { recent = []; }
 
@@ -84,7 +87,8 @@ function clearPhoto() {
   clearTimeout(timer);
   closePicker();
   for (const url of [photo && photo.url, resultUrl]) if (url) URL.revokeObjectURL(url);
-  photo = null; resultUrl = null; history = []; index = -1; lastGood = -1;
+  photo = null; resultUrl = null; history = []; index = -1; lastGood = -1; baseline = null;
+  clearReach();
   for (const img of [$("before"), $("after"), $("before-side")]) img.removeAttribute("src");
   $("after").hidden = true;
   $("download").hidden = true;
@@ -197,14 +201,7 @@ async function colorize() {
   inflight = ctl;
   const at = index;
   const s = current();
-  const form = new FormData();
-  form.append("image", photo.file, photo.name);
-  form.append("model", s.model);
-  form.append("saturation", String(s.saturation));
-  if (s.renderSize) form.append("render_size", s.renderSize);
-  if (s.hints.length) form.append("hints", JSON.stringify(hintsFile(s)));
-  if (s.strokes.length && photo.width) form.append("scribbles", await scribbleBlob(s.strokes), "scribbles.png");
-  if (s.reference) form.append("reference", s.reference.file, s.reference.file.name);
+  const form = await formFor(s, true);
   if (ctl !== inflight) return;
   busy(true, lastGood < 0 ? `Colorizing ${photo.name}…` : "Re-colorizing…");
   const t0 = performance.now();
@@ -224,6 +221,7 @@ async function colorize() {
       sizeCanvas(); render(); layout();
     }
     after.hidden = false;
+    showReach(s, after);
     $("download").href = url;
     $("download").hidden = false;
     lastGood = at;
@@ -239,6 +237,86 @@ async function colorize() {
   } finally {
     if (ctl === inflight) inflight = null;
   }
+}
+
+async function formFor(s, withHints) {
+  // The request of a state: with or without its hints (the reach outline compares the two results).
+  const form = new FormData();
+  form.append("image", photo.file, photo.name);
+  form.append("model", s.model);
+  form.append("saturation", String(s.saturation));
+  if (s.renderSize) form.append("render_size", s.renderSize);
+  if (withHints && s.hints.length) form.append("hints", JSON.stringify(hintsFile(s)));
+  if (s.strokes.length && photo.width) form.append("scribbles", await scribbleBlob(s.strokes), "scribbles.png");
+  if (s.reference) form.append("reference", s.reference.file, s.reference.file.name);
+  return form;
+}
+
+// ---------- what the hints reach: a faint outline of the region they changed ----------
+const reachKey = (s) => JSON.stringify([s.model, s.saturation, s.renderSize, s.strokes.length,
+                                        s.reference && s.reference.file.name]);
+
+function pixelsOf(img) {
+  const k = Math.min(1, REACH_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+  const c = document.createElement("canvas");
+  c.width = Math.max(1, Math.round(img.naturalWidth * k));
+  c.height = Math.max(1, Math.round(img.naturalHeight * k));
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(img, 0, 0, c.width, c.height);
+  return ctx.getImageData(0, 0, c.width, c.height);
+}
+
+function clearReach() {
+  const c = $("reach");
+  c.getContext("2d").clearRect(0, 0, c.width, c.height);
+  delete document.body.dataset.reach;
+}
+
+function drawReach(now, base) {
+  // The outline of the pixels whose colour the hints changed (those with an unchanged 4-neighbour).
+  const { width: w, height: h } = now;
+  if (base.width !== w || base.height !== h) return clearReach();
+  const changed = new Uint8Array(w * h);
+  let count = 0;
+  for (let i = 0; i < w * h; i++) {
+    const d = Math.abs(now.data[4 * i] - base.data[4 * i]) + Math.abs(now.data[4 * i + 1] - base.data[4 * i + 1]) +
+              Math.abs(now.data[4 * i + 2] - base.data[4 * i + 2]);
+    if (d > REACH_DELTA) { changed[i] = 1; count++; }
+  }
+  const c = $("reach");
+  c.width = w; c.height = h;
+  const out = c.getContext("2d").createImageData(w, h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!changed[i]) continue;
+      const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1 || !changed[i - 1] || !changed[i + 1] ||
+                   !changed[i - w] || !changed[i + w];
+      if (edge) out.data.set([255, 255, 255, 230], 4 * i);
+    }
+  }
+  c.getContext("2d").putImageData(out, 0, 0);
+  document.body.dataset.reach = (count / (w * h)).toFixed(4);
+}
+
+async function showReach(s, img) {
+  // Without hints this result is the baseline; with hints, outline what they changed against it
+  // (fetched once, in the background, when the other settings changed since).
+  const key = reachKey(s);
+  const now = pixelsOf(img);
+  if (!s.hints.length) { baseline = { key, pixels: now }; clearReach(); return; }
+  if (baseline && baseline.key === key) { drawReach(now, baseline.pixels); return; }
+  clearReach();
+  try {
+    const r = await fetch("/api/colorize", { method: "POST", body: await formFor(s, false) });
+    if (!r.ok) return;
+    const base = new Image();
+    base.src = URL.createObjectURL(await r.blob());
+    await base.decode();
+    baseline = { key, pixels: pixelsOf(base) };
+    URL.revokeObjectURL(base.src);
+    if (current() === s) drawReach(now, baseline.pixels);
+  } catch (e) { /* the outline is a help, not the result: no error line for it */ }
 }
 
 function failed(message) {
