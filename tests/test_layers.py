@@ -18,7 +18,7 @@ ROOT = Path(chromatize.__file__).parent
 
 #: Bottom to top. A package name covers its sub-modules.
 LAYERS = [
-    ["color", "io", "patches", "text", "hints", "motion"],
+    ["color", "io", "patches", "text", "hints", "motion", "degrade"],
     ["metrics", "data", "models", "transfer", "guidance"],
     ["infer", "train", "suggest", "video"],
     ["batch", "evaluate", "experiments"],
