@@ -38,6 +38,16 @@ def test_sources_and_groups_are_named_from_the_inputs(pool_dir):
     assert matches("objects/cat", "pool/objects/cat") and not matches("cat", "pool/objects/cup")
 
 
+def test_a_category_in_the_file_name_is_a_group(tmp_path):
+    (tmp_path / "caltech101").mkdir()
+    for name in ("accordion__image_0001.jpg", "accordion__image_0002.jpg", "ant__image_0001.jpg"):
+        Image.fromarray(make_photo(np.random.default_rng(0), 20, 20)).save(tmp_path / "caltech101" / name)
+    src = list_sources([tmp_path / "caltech101"])
+    assert src.groups == ["caltech101/accordion"] * 2 + ["caltech101/ant"]
+    _, _, held = split_by_source(src, 5, 0, holdout=["caltech101/ant"])
+    assert list(held) == [2]
+
+
 @pytest.mark.parametrize("name", ["kodak24", "CBSD68", "sun_hays80", "bsds500/val"])
 def test_evaluation_sets_are_refused_with_one_line(tmp_path, name):
     (tmp_path / name).mkdir(parents=True)

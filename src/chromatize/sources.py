@@ -3,7 +3,9 @@ folders held out, and the guard that keeps evaluation sets out of training.
 
 A **source** is an input folder, or each first-level sub-folder of one
 (``train_pool/caltech101``, ``scenes/beach``); a **group** is a photo's own
-folder (``train_pool/caltech101/accordion``). Names are paths relative to the
+folder, or, for a file named ``<category>__<name>`` (as
+``train_pool/caltech101/`` names its photos), that folder and the category
+(``train_pool/caltech101/accordion``). Names are paths relative to the
 common parent of the inputs, with ``/``. All randomness comes from seeds
 passed in.
 """
@@ -75,7 +77,8 @@ def list_sources(data: Sequence[str | os.PathLike]) -> SourceList:
                 check_training_data([f])
             out.files.append(f)
             out.sources.append(name if len(rel) == 1 else f"{name}/{rel[0]}")
-            out.groups.append("/".join([name, *rel[:-1]]))
+            category = [f.name.split("__")[0]] if "__" in f.name else []
+            out.groups.append("/".join([name, *rel[:-1], *category]))
     return out
 
 
