@@ -130,10 +130,10 @@ def build_section(result, command: str, seconds: float) -> str:
     ])
 
 
-def update_benchmarks(path: Path, section: str) -> None:
-    """Replace the text between the markers (or append it), atomically."""
+def update_benchmarks(path: Path, section: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Replace the text between the markers (or append it), atomically; ``section`` holds the markers."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured by the scripts in `bench/`.\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(markers[0]) + ".*?" + re.escape(markers[1]), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
     atomic_write_text(path, text, overwrite=True)
 

@@ -18,8 +18,8 @@ ROOT = Path(chromatize.__file__).parent
 
 #: Bottom to top. A package name covers its sub-modules.
 LAYERS = [
-    ["color", "io", "patches", "text", "hints", "motion"],
-    ["metrics", "data", "models", "transfer", "guidance"],
+    ["color", "io", "patches", "text", "hints", "motion", "degrade"],
+    ["metrics", "data", "models", "transfer", "guidance", "sources", "photo_store", "pool"],
     ["infer", "train", "suggest", "video"],
     ["batch", "evaluate", "experiments"],
     ["cli", "web", "__init__", "__main__"],

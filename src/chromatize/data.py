@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from .color import AB_OFFSET8, SCALE8, rgb_to_lab, rgb_to_lab8
-from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, list_images, read_image
+from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, read_image
+from .sources import list_sources
 
 __all__ = [
     "ImageSet",
@@ -31,6 +32,7 @@ __all__ = [
     "load_images",
     "list_categories",
     "seeded_split",
+    "load_photo",
     "load_photos",
     "random_crops",
     "mean_chroma",
@@ -219,24 +221,33 @@ def seeded_split(n: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndar
     return order[:n_test], order[n_test:]
 
 
+def load_photo(path: Path, long_side: int) -> np.ndarray | None:
+    """A photo resized so its longer side is ``long_side`` (aspect kept), or None if it cannot be read
+    or is under 16 px."""
+    try:
+        rgb = read_image(path).rgb
+    except ImageReadError:
+        return None
+    if min(rgb.shape[:2]) < 16:
+        return None
+    h, w = rgb.shape[:2]
+    s = long_side / max(h, w)
+    size = (max(16, round(w * s)), max(16, round(h * s)))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    return cv2.resize(rgb, size, interpolation=interp)
+
+
 def load_photos(paths: Sequence[Path], long_side: int, progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
-    """Read photos and resize each so its longer side is ``long_side``.
+    """Read photos and resize each so its longer side is ``long_side`` (:func:`load_photo`).
 
     Unreadable files and photos under 16 px are skipped (training data is
     best effort; ``chromatize train`` reports how many photos it found).
     """
     out = []
     for p in paths:
-        try:
-            rgb = read_image(p).rgb
-        except ImageReadError:
-            rgb = None
-        if rgb is not None and min(rgb.shape[:2]) >= 16:
-            h, w = rgb.shape[:2]
-            s = long_side / max(h, w)
-            size = (max(16, round(w * s)), max(16, round(h * s)))
-            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-            out.append(cv2.resize(rgb, size, interpolation=interp))
+        rgb = load_photo(p, long_side)
+        if rgb is not None:
+            out.append(rgb)
         if progress is not None:
             progress(1)
     return out
@@ -262,7 +273,7 @@ def load_split(data: Sequence[str | os.PathLike], long_side: int, val_split: int
     ValueError
         If fewer than 2 photos can be read.
     """
-    photos = load_photos(list_images(data, recursive=True), long_side)
+    photos = load_photos(list_sources(data).files, long_side)  # list_sources refuses evaluation sets
     if len(photos) < 2:
         raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
     n_val = min(val_split, len(photos) // 5) if val_split else 0

@@ -190,12 +190,22 @@ def test_a_run_folder_is_a_model(trained, tmp_path):
     assert (tmp_path / "o" / "in.png").is_file()
 
 
+def tuned_decoding_is_shipped(folder) -> bool:
+    shipped = json.loads((__import__("chromatize").models.bundled_model_dir("cnn") / "config.json").read_text())
+    return json.loads((folder / "config.json").read_text())["decoding"] == shipped["decoding"]
+
+
 def test_fine_tune_the_bundled_default(photo_dir, tmp_path):
     """--init default: the shipped (pretrained-encoder) CNN fine-tuned for two steps, then used by name of its run."""
     cfg = TrainConfig(init="default", loss="classify", reg_loss="l1", steps=2, batch_size=2, crop=32, long_side=48,
                       val_split=2, warmup_steps=1, threads=1, lr=1e-4)
-    train_cnn([photo_dir], tmp_path / "mine", cfg)
+    result = train_cnn([photo_dir], tmp_path / "mine", cfg)
     base, _ = load_torch(__import__("chromatize").models.bundled_model_dir("cnn"))
+    # 2 validation photos: the shipped decoding stays; the learned hint head is carried over, and said so
+    assert tuned_decoding_is_shipped(tmp_path / "mine" / "best")
+    assert any("decoding not re-tuned" in n for n in result["notes"])
+    assert any("kept the hint head" in n and "chromatize train hints" in n for n in result["notes"])
+    assert load_model(tmp_path / "mine").hint_head is not None  # it loads, head and all
     tuned, tuned_cfg = load_torch(tmp_path / "mine")
     assert tuned_cfg.arch == "effnet" and tuned_cfg.stride == 32
     a, b = base.state_dict()["head.weight"], tuned.state_dict()["head.weight"]

@@ -164,7 +164,7 @@ def test_ctrl_c_stops_every_process_at_one_step_and_saves_it(photo_dir, tmp_path
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):  # a tiny run of many steps, checkpointed every 2
-        train_cnn([photo_dir], run, TrainConfig(steps=100_000, **{**CFG, "checkpoint_every": 2}), progress=interrupt)
+        train_cnn([photo_dir], run, TrainConfig(steps=100_000, **{**CFG, "checkpoint_every": 2, "val_every": 2}), progress=interrupt)
     proc = start_torchrun(["train", "cnn", "--resume", "--out", str(run), str(photo_dir)])
     deadline = time.time() + 120
     while json.loads((run / "config.json").read_text())["state"]["step"] < 3 and time.time() < deadline:
@@ -175,4 +175,4 @@ def test_ctrl_c_stops_every_process_at_one_step_and_saves_it(photo_dir, tmp_path
     step = json.loads((run / "config.json").read_text())["state"]["step"]
     assert step >= 3 and load_torch(run)[0] is not None
     log = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
-    assert log == sorted(set(log)) and log[-1] <= step  # rank 0 alone wrote it, once per epoch
+    assert log == sorted(set(log)) and log[-1] <= step  # rank 0 alone wrote it, once per validation

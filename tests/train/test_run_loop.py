@@ -79,3 +79,13 @@ def test_lr_scale_warms_up_then_decays():
     assert lr_scale(10, 0.0, 4) == pytest.approx(1.0)
     assert lr_scale(10, 1.0, 4) == pytest.approx(0.02)
     assert lr_scale(10, 0.5, 4) == pytest.approx(0.51)
+
+
+def test_no_best_is_kept_before_best_from(tmp_path):
+    """A high early score (noise on a few photos) is logged but not kept; the best comes from later on."""
+    loop = Toy(tmp_path, [0.9, 0.5, 0.6], total=9, validate_every=3)
+    loop.best_from = 0.5
+    run_loop(loop)
+    assert [c for c in loop.calls if c[0] == "best"] == [("best", 6), ("best", 9)]
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "best" / "config.json").read_text())["step"] == 9

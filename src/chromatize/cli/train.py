@@ -123,6 +123,23 @@ def _cnn_options(f: Callable) -> Callable:
         setting(T, "hints", is_flag=True,
                 help="Train with simulated point hints as extra inputs (effnet; Zhang et al. 2017)."),
         setting(T, "min_chroma", type=click.FloatRange(0), help="Drop photos whose mean a*b* chroma is below this."),
+        setting(T, "degrade", type=click.FloatRange(0, 1), show_default=True,
+                help="Share of crops whose input is degraded like an old scan (blur, fade, grain, JPEG, sepia)."),
+        setting(T, "mix", metavar="''|equal|sqrt|NAME=W,...", show_default=True,
+                help="Sampling weights of the sources (each input folder and its sub-folders): as they come, "
+                     "equal shares, sqrt of their sizes, or weights by name (others 1)."),
+        setting(T, "holdout", multiple=True, metavar="FOLDER",
+                help="A folder (e.g. caltech101/accordion) never trained on, scored as the held-out check (repeat)."),
+        setting(T, "holdout_groups", type=click.IntRange(0), show_default=True,
+                help="Hold out this many whole sub-folders (e.g. Caltech categories), drawn with the seed."),
+        setting(T, "store", metavar="FOLDER",
+                help="Decode and resize the photos once into a memory-mapped store under FOLDER (reused)."),
+        setting(T, "val_every", type=click.IntRange(0), show_default=True,
+                help="Steps between validations (0: an epoch, at least 100 steps)."),
+        setting(T, "best_after", type=click.FloatRange(0, 1), show_default=True,
+                help="Share of the run before which no validation is kept as the best model."),
+        setting(T, "tune_min_photos", type=click.IntRange(1), show_default=True,
+                help="Re-tune the decoding only with at least this many validation photos."),
         run_options(T),
     )(f)
 
@@ -159,7 +176,8 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 
     env = dist_env()  # None unless started by torchrun
     lead = env is None or env.lead
-    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True, disable=not lead)
+    # smoothing 0: the estimate is the mean time per step so far, validations included
+    bar = tqdm(desc="training", unit="step", file=sys.stderr, dynamic_ncols=True, disable=not lead, smoothing=0)
 
     def progress(info):
         if "val" in info:
@@ -174,6 +192,8 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
     result = train_fn(data, out, TrainConfig(**opts), resume=resume, overwrite=overwrite, progress=progress)
     bar.close()
     if lead:
+        for note in result.get("notes", []):
+            click.echo(f"note: {note}", err=True)
         click.echo(f"trained {result['step']} steps in {result['elapsed_s'] / 60:.1f} min; best model: {result['best_dir']}")
 
 

@@ -8,8 +8,10 @@ decoding tuned and ``model.onnx`` exported. ``chromatize colorize --model out``
 and ``load_model(out)`` use ``out/best``.
 
 All randomness comes from the seed: the split, the epoch order
-(``default_rng([seed, epoch])``) and, for each sample ``i`` of a batch, its
-crop, flip and simulated hints (``default_rng([seed, 1, step, i])``), so that
+(``default_rng([seed, epoch])``; with a mix of sources, each batch's photos are
+drawn by their weights with ``default_rng([seed, 2, step])`` instead) and, for
+each sample ``i`` of a batch, its crop, flip, degradation (``degrade``) and
+simulated hints (``default_rng([seed, 1, step, i])``), so that
 a resumed run draws the same batches as an uninterrupted one, and a process of
 a distributed run (:mod:`chromatize.train.distributed`) can draw just its
 share of the batch: the union of the shares is the one-process batch.
@@ -23,6 +25,7 @@ validation and saving to the training skeleton
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -31,6 +34,7 @@ import numpy as np
 import torch
 
 from ..data import random_crops
+from ..degrade import random_degradation
 from ..hints import simulate_hints
 from ..models.cnn import OUT_STRIDE
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
@@ -40,14 +44,26 @@ from .cnn_run import Run, TrainConfig, save_checkpoint, setup_run, torch_threads
 from .run_loop import TrainingLoop, Validation, lr_scale, run_loop
 from .tune import RENDER_SIZE, ValidationSet, tune_decoding, validate
 
-__all__ = ["draw_batch", "train_step", "CNNLoop", "finish_best", "train_cnn"]
+__all__ = ["batch_photos", "draw_batch", "train_step", "CNNLoop", "finish_best", "train_cnn"]
+
+
+def batch_photos(run: Run, step: int) -> np.ndarray:
+    """Indices into ``run.train`` of the photos of global batch ``step``: a slice of the epoch's seeded
+    order, or, with a mix (``run.weights``), a seeded draw by the weights (with replacement)."""
+    cfg = run.config
+    if run.weights is not None:
+        return np.random.default_rng([cfg.seed, 2, step]).choice(len(run.train), run.batch, p=run.weights)
+    epoch, k = divmod(step, run.steps_per_epoch)
+    perm = np.random.default_rng([cfg.seed, epoch]).permutation(len(run.train))
+    return perm[k * run.batch : (k + 1) * run.batch]
 
 
 def draw_batch(run: Run, step: int, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """The samples at ``positions`` of batch ``step``: network inputs and target a*b*.
 
-    Sample ``i`` of a batch is photo ``i`` of the step's slice of the epoch
-    order, cropped, flipped and hinted with its own generator
+    Sample ``i`` of a batch is photo ``i`` of :func:`batch_photos`, cropped,
+    flipped, degraded (a share ``degrade`` of the samples, input L only) and
+    hinted with its own generator
     ``default_rng([seed, 1, step, i])``, so any subset of positions can be drawn
     on its own and gives the same samples as the whole batch.
 
@@ -59,13 +75,13 @@ def draw_batch(run: Run, step: int, positions: Sequence[int]) -> tuple[np.ndarra
         Target a*b*, real Lab units.
     """
     cfg = run.config
-    epoch, k = divmod(step, run.steps_per_epoch)
-    perm = np.random.default_rng([cfg.seed, epoch]).permutation(len(run.train))
-    idx = perm[k * run.batch : (k + 1) * run.batch]
+    idx = batch_photos(run, step)
     xs, abs_ = [], []
     for i in positions:
         rng = np.random.default_rng([cfg.seed, 1, step, i])
         L, ab, ab_full = random_crops(run.train, [idx[i]], cfg.crop, rng, OUT_STRIDE, full_ab=True)
+        if cfg.degrade and rng.random() < cfg.degrade:  # no draw without degrade: earlier runs' samples stay
+            L[0, 0] = random_degradation(L[0, 0], rng, px_scale=cfg.long_side / 512)[0]
         x = normalise_L(L)  # (1, 1, c, c)
         if run.folder.hint_channels:
             x = np.concatenate([x, simulate_hints(ab_full, rng, ab_norm=AB_NORM)], axis=1)  # (1, 4, c, c)
@@ -101,8 +117,8 @@ class CNNLoop(TrainingLoop):
     """
 
     def __init__(self, run: Run):
-        super().__init__(run.out, run.state, run.total, run.config.time_budget_min, run.steps_per_epoch,
-                         run.config.checkpoint_every)
+        super().__init__(run.out, run.state, run.total, run.config.time_budget_min, run.validate_every,
+                         run.config.checkpoint_every, run.config.best_after)
         self.run = run
 
     def step(self, frac: float) -> tuple[float, dict]:
@@ -112,11 +128,19 @@ class CNNLoop(TrainingLoop):
     def validate(self, loss: float | None) -> Validation:
         run, st = self.run, self.run.state
         run.model.eval()
-        metrics = validate(TorchCNN(run.model, run.folder, run.device), run.val.head(run.config.val_quick))
+        net = TorchCNN(run.model, run.folder, run.device)
+        metrics = validate(net, run.val.head(run.config.val_quick), by_source=True)
+        held = validate(net, run.holdout.head(run.config.val_quick), by_source=True)
         run.model.train()
         st.epoch = st.step // run.steps_per_epoch  # a last, partial epoch counts with the one before
-        line = {"step": st.step, "epoch": st.epoch, "elapsed_s": round(st.elapsed_s, 1), **metrics}
-        return Validation(line, metrics.get("score", 0.0), {"val": metrics, "epoch": st.epoch, "step": st.step})
+        line = {"step": st.step, "epoch": st.epoch, "elapsed_s": round(st.elapsed_s, 1), **metrics,
+                **({"holdout": held} if held else {})}
+        score = metrics.get("score", 0.0)
+        report = {k: v for k, v in metrics.items() if k != "sources"}
+        if held:  # the weakest of the split and the folders never trained on
+            score = min(score, held["score"])
+            report["holdout_score"] = held["score"]
+        return Validation(line, score, {"val": report, "epoch": st.epoch, "step": st.step})
 
     def save_best(self, validation: Validation) -> None:
         save_checkpoint(self.run, self.out / "best")
@@ -130,23 +154,53 @@ class CNNLoop(TrainingLoop):
         save_checkpoint(run)
         if not self.has_best():
             save_checkpoint(run, run.out / "best")
-        best = finish_best(run.out / "best", run.val, run.device, run.config.tune_render_sizes)
+        best = finish_best(run.out / "best", run.val, run.device, run.config.tune_render_sizes,
+                           min_photos=run.config.tune_min_photos)
+        notes = [] if len(run.val) >= run.config.tune_min_photos else [
+            f"decoding not re-tuned: {len(run.val)} validation photos, fewer than {run.config.tune_min_photos}; "
+            f"kept {'that of ' + str(run.init_dir) if run.init_dir else 'the default'}"]
+        head = carry_hint_head(run.out / "best", run.init_dir)
         return {"step": st.step, "elapsed_s": st.elapsed_s, "best": best, "best_dir": str(run.out / "best"),
-                "interrupted": False}
+                "interrupted": False, "notes": notes + ([head] if head else [])}
 
 
-def finish_best(folder: Path, val: ValidationSet, device: torch.device, render_sizes=(RENDER_SIZE,)) -> dict:
-    """Tune the decoding of the model in ``folder`` on the validation photos and export it to ONNX."""
+def finish_best(folder: Path, val: ValidationSet, device: torch.device, render_sizes=(RENDER_SIZE,), *,
+                min_photos: int = 1) -> dict:
+    """Tune the decoding of the model in ``folder`` on the validation photos (if there are ``min_photos``;
+    else its decoding stays) and export it to ONNX."""
     model, cfg = load_torch(folder)
     model.to(device).eval()
     metrics = {}
-    if len(val):
+    if len(val) >= max(min_photos, 1):
         decoding, metrics = tune_decoding(TorchCNN(model, cfg, device), val, render_sizes=render_sizes)
         cfg = replace(cfg, decoding=decoding)
     cfg = replace(cfg, extra={**cfg.extra, "val_metrics": metrics})
     save_model(model.cpu(), folder, cfg)
     export_onnx(model, folder / "model.onnx")
     return metrics
+
+
+def carry_hint_head(folder: Path, init_dir: Path | None) -> str | None:
+    """Give the fine-tuned model in ``folder`` the learned hint head of the model it started from, if that
+    one has a head and the network kept its shape; returns a one-line note of what was done (None: no head).
+
+    The head was trained on the features of the network before fine-tuning:
+    it still fits them (same shape, small changes), and ``chromatize train
+    hints`` retrains it on the new ones.
+    """
+    if init_dir is None or not (init_dir / "hint_head.onnx").is_file():
+        return None
+    net0, start = load_torch(init_dir)
+    model, cfg = load_torch(folder)
+    retrain = f"chromatize train hints DATA --base {folder} --out RUN"
+    if start.hint_head is None or model.config != net0.config or model.hint_channels:
+        return f"the hint head of {init_dir} was dropped (the network changed shape); train one: {retrain}"
+    for name in ("hint_head.onnx", "hint_head.safetensors"):
+        if (init_dir / name).is_file():
+            shutil.copyfile(init_dir / name, folder / name)
+    save_model(model, folder, replace(cfg, hint_head=start.hint_head))
+    export_onnx(model, folder / "model.onnx", features=True)
+    return f"kept the hint head of {init_dir} (trained before this fine-tune); to retrain it: {retrain}"
 
 
 def train_cnn(

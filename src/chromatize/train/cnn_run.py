@@ -20,7 +20,9 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ..data import load_split, mean_chroma
+from ..data import mean_chroma
+from ..pool import load_pool
+from ..sources import mix_weights
 from ..io import atomic_output
 from ..models import bundled_model_dir
 from ..models.cnn import CNNFolderConfig, Decoding, folder_config
@@ -61,6 +63,10 @@ class Run:
     class_w: torch.Tensor | None  #: (Q,) rebalancing weights
     steps_per_epoch: int
     total: int  #: planned steps (a time budget may end the run earlier)
+    #: per training photo, its probability of being drawn (the mix's weights); None: epochs in a seeded order
+    weights: np.ndarray | None = None
+    holdout: ValidationSet = field(default_factory=lambda: ValidationSet([]))  #: whole folders never trained on
+    init_dir: Path | None = None  #: the model a fine-tune started from (its hint head may be carried over)
     rank: int = 0  #: this process's share of each batch is share ``rank`` of ``world``
     world: int = 1  #: processes that share each batch (1: a one-process run)
     ddp: torch.nn.Module | None = None  #: ``model`` wrapped in DistributedDataParallel, in a distributed run
@@ -69,6 +75,11 @@ class Run:
     def batch(self) -> int:
         """The global batch size (all processes together)."""
         return min(self.config.batch_size, len(self.train))
+
+    @property
+    def validate_every(self) -> int:
+        """Steps between validations: ``val_every``, or an epoch but at least 100 steps."""
+        return self.config.val_every or max(self.steps_per_epoch, 100)
 
     @property
     def positions(self) -> range:
@@ -119,24 +130,30 @@ def setup_run(data: Sequence[str | os.PathLike], out: str | os.PathLike, config:
     """
     out = Path(out)
     config, state = _run_settings(out, config, resume, overwrite)
-    train, val_photos = load_split(data, config.long_side, config.val_split, config.seed)
+    pool = load_pool(data, config.long_side, config.val_split, config.seed, mix=config.mix, holdout=config.holdout,
+                     holdout_groups=config.holdout_groups, store=config.store or None)
     # gray photos leave the training side only, so that the validation split stays the same for any min_chroma
-    train = [p for p in train if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
+    keep = [i for i, p in enumerate(pool.train) if not config.min_chroma or mean_chroma(p) >= config.min_chroma]
+    train = [pool.train[i] for i in keep]
     device = _device(config.device)
-    start = out if resume else (_init_dir(config.init) if config.init else None)
-    model, mean_ab, centers, counts = _start_model(config, train, start)
+    init_dir = _init_dir(config.init) if config.init else None
+    model, mean_ab, centers, counts, start_decoding = _start_model(config, train, out if resume else init_dir)
     model.to(device).train()
     class_w = _class_weights(centers, counts, config, state, device)
     opt = torch.optim.AdamW(_param_groups(model, config))
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
-    decoding = Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0, mix=0.0 if len(centers) else 1.0)
+    decoding = start_decoding or Decoding(render_size=RENDER_SIZE, temperature=0.38 if len(centers) else 1.0,
+                                          mix=0.0 if len(centers) else 1.0)
     folder = folder_config(mean_ab, centers, decoding, stride=model.stride, hint_channels=model.hint_channels,
                            arch=model.arch)
     steps_per_epoch = max(1, len(train) // min(config.batch_size, len(train)))
     return Run(out=out, config=config, state=state, model=model, opt=opt, folder=folder, train=train,
-               val=ValidationSet(val_photos), device=device, centers=torch.from_numpy(centers).to(device),
-               class_w=class_w, steps_per_epoch=steps_per_epoch, total=config.steps or config.epochs * steps_per_epoch)
+               val=ValidationSet(pool.val, pool.val_sources), device=device,
+               centers=torch.from_numpy(centers).to(device), class_w=class_w, steps_per_epoch=steps_per_epoch,
+               total=config.steps or config.epochs * steps_per_epoch,
+               weights=mix_weights(config.mix, [pool.train_sources[i] for i in keep]),
+               holdout=ValidationSet(pool.holdout, pool.holdout_sources), init_dir=init_dir)
 
 
 def _run_settings(out: Path, config: TrainConfig | None, resume: bool, overwrite: bool) -> tuple[TrainConfig, RunState]:
@@ -152,18 +169,21 @@ def _run_settings(out: Path, config: TrainConfig | None, resume: bool, overwrite
 
 
 def _start_model(config: TrainConfig, train: list[np.ndarray],
-                 start: Path | None) -> tuple[torch.nn.Module, np.ndarray, np.ndarray, np.ndarray]:
+                 start: Path | None) -> tuple[torch.nn.Module, np.ndarray, np.ndarray, np.ndarray, Decoding | None]:
     """The network a run starts from (loaded from ``start``, or new and seeded) and the photos' colour statistics.
 
     Returns
     -------
-    model, mean_ab, centers, counts
+    model, mean_ab, centers, counts, decoding
         ``centers`` (Q, 2) is empty for a regression network; ``counts`` are
-        the training pixels nearest each bin.
+        the training pixels nearest each bin; ``decoding`` is the start
+        model's (None for a new network).
     """
+    decoding = None
     if start is not None:
         model, start_cfg = load_torch(start)
         mean_ab, centers, counts = color_stats(train, start_cfg.centers)
+        decoding = start_cfg.decoding
     else:
         mean_ab, centers, counts = color_stats(train)
         if config.loss != "classify":
@@ -181,7 +201,7 @@ def _start_model(config: TrainConfig, train: list[np.ndarray],
         model = widen_input(model, 3)
     if config.crop % model.stride:
         raise ValueError(f"crop must be a multiple of {model.stride} for {config.arch}, got {config.crop}")
-    return model, mean_ab, centers, counts
+    return model, mean_ab, centers, counts, decoding
 
 
 def _class_weights(centers: np.ndarray, counts: np.ndarray, config: TrainConfig, state: RunState,

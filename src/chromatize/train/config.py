@@ -33,7 +33,10 @@ class TrainConfig:
     rebalance: float = 0.5  #: lambda of Zhang's class rebalancing (1 = none)
     seed: int = 0
     val_split: int = 200  #: photos held out for validation and decoding tuning
-    val_quick: int = 100  #: of these, photos scored after each epoch (all are used for the final tuning)
+    val_quick: int = 100  #: of these, photos scored at each validation (all are used for the final tuning)
+    val_every: int = 0  #: steps between validations; 0 = an epoch, but at least 100 steps
+    best_after: float = 0.2  #: share of the schedule before which no validation is kept as the best model
+    tune_min_photos: int = 30  #: fewer validation photos than this: the decoding is not re-tuned (kept from --init)
     checkpoint_every: int = 200  #: steps between checkpoints
     time_budget_min: float = 0.0  #: stop (and finish the schedule) after this many minutes; 0 = no limit
     device: str = "auto"  #: "cpu", "cuda" or "auto"
@@ -43,10 +46,20 @@ class TrainConfig:
     hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
     min_chroma: float = 0.0  #: drop training photos (not validation ones) whose mean a*b* chroma is below this
     init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
+    #: share of training crops whose input L is degraded like an old scan (a random kind of
+    #: :data:`chromatize.degrade.KINDS`, strength 0.5..1.5); the target a*b* stays clean
+    degrade: float = 0.0
+    mix: str = ""  #: sampling weights of the sources: "" (as they come), "equal", "sqrt" or "name=w,name=w"
+    holdout: tuple = ()  #: folders (``caltech101/accordion``) never trained on: the held-out check
+    holdout_groups: int = 0  #: whole sub-folders of multi-folder sources (Caltech categories) held out too, seeded
+    store: str = ""  #: folder of the memory-mapped photo store ("" = decode into memory)
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
         self.tune_render_sizes = tuple(int(s) for s in self.tune_render_sizes)
+        self.holdout = tuple(str(h) for h in self.holdout)
+        if not 0 <= self.degrade <= 1 or not 0 <= self.best_after <= 1:
+            raise ValueError(f"degrade and best_after must be in 0..1, got {self.degrade}, {self.best_after}")
         if self.arch not in ("colornet", "effnet"):
             raise ValueError(f"arch must be 'colornet' or 'effnet', got {self.arch!r}")
         if self.loss not in ("classify", "l2", "l1") or self.reg_loss not in ("l2", "l1"):

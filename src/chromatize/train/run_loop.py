@@ -80,15 +80,20 @@ class TrainingLoop:
         Steps between validations (0: never).
     checkpoint_every : int
         Steps between checkpoints (0: never).
+    best_from : float
+        Share of the schedule (:meth:`fraction`) before which a validation is
+        logged but not kept as the best model, so that an early, noisy score
+        is not what the run keeps.
     """
 
     #: Whether this process validates and writes (False on the other processes of a distributed run).
     lead: bool = True
 
     def __init__(self, out: Path, state: LoopState, total: int, time_budget_min: float, validate_every: int,
-                 checkpoint_every: int = 0):
+                 checkpoint_every: int = 0, best_from: float = 0.0):
         self.out, self.state, self.total = Path(out), state, total
         self.time_budget_min, self.validate_every, self.checkpoint_every = time_budget_min, validate_every, checkpoint_every
+        self.best_from = best_from
         self.running_loss: float | None = None  #: the training loss, smoothed over the steps of this session
 
     def fraction(self) -> float:
@@ -178,7 +183,7 @@ def _validate(loop: TrainingLoop, progress: Progress | None) -> None:
         return
     v = loop.validate(loop.running_loss)
     append_log(loop.out, v.line)
-    if v.score > loop.state.best_score or not loop.has_best():
+    if loop.fraction() >= loop.best_from and (v.score > loop.state.best_score or not loop.has_best()):
         loop.state.best_score = v.score
         loop.save_best(v)
     if progress is not None:

@@ -34,6 +34,7 @@ class ValidationSet:
     """Held-out photos and the gray baseline's scores on them (computed once)."""
 
     photos: list[np.ndarray]
+    sources: list[str] = field(default_factory=list)  #: the source of each photo (empty: not known)
     gray: list[dict] = field(init=False)
 
     def __post_init__(self):
@@ -47,7 +48,7 @@ class ValidationSet:
         if not n or n >= len(self.photos):
             return self
         out = object.__new__(ValidationSet)
-        out.photos, out.gray = self.photos[:n], self.gray[:n]
+        out.photos, out.gray, out.sources = self.photos[:n], self.gray[:n], self.sources[:n]
         return out
 
 
@@ -70,12 +71,23 @@ def _summarise(scores: list[dict], gray: list[dict]) -> dict:
     return m
 
 
-def validate(net: NetColorizer, val: ValidationSet) -> dict:
-    """Metrics of ``net`` on validation photos (colorized from their own L at RENDER_SIZE)."""
+def validate(net: NetColorizer, val: ValidationSet, by_source: bool = False) -> dict:
+    """Metrics of ``net`` on validation photos (colorized from their own L at RENDER_SIZE).
+
+    With ``by_source`` (and sources known) the metrics of each source's photos
+    are added under ``"sources"`` (source -> metrics, with ``n`` photos).
+    """
     if not len(val):
         return {}
     scores = [compute_all(colorize_photo(Photo(p), net, Guidance(render_size=RENDER_SIZE)).rgb, p, _METRICS) for p in val.photos]
-    return _summarise(scores, val.gray)
+    out = _summarise(scores, val.gray)
+    if by_source and val.sources:
+        out["sources"] = {}
+        for name in sorted(set(val.sources)):
+            mine = [i for i, s in enumerate(val.sources) if s == name]
+            m = _summarise([scores[i] for i in mine], [val.gray[i] for i in mine])
+            out["sources"][name] = {"n": len(mine), **{k: round(v, 4) for k, v in m.items()}}
+    return out
 
 
 def tune_decoding(net: NetColorizer, val: ValidationSet,
