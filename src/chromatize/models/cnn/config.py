@@ -123,7 +123,7 @@ class HintHeadEntry:
     alpha: float = 0.0
     #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
     bin_prior: tuple[float, float] | None = None
-    #: (tau, kappa, sigma, rho0) of the hints' locality (:func:`chromatize.models.cnn.hint_head.key_locality`):
+    #: (tau, kappa, sigma, rho0) of the hints' locality (:meth:`chromatize.models.cnn.hint_head.HintHead.key_locality`):
     #: a hint's weight falls as exp(-d / tau) with the geodesic distance d (px at UNIT_SIZE, each step costing
     #: 1 + kappa x the edge features' change), except where the network finds the hinted colour plausible
     #: (its probability within sigma a*b* units, over rho0); None: no locality.
