@@ -19,6 +19,7 @@ Usage::
     python bench/infer_speed.py                 # bundled CNN, PNG in and out
     python bench/infer_speed.py --format jpg --model mlp --runs 30
     python bench/infer_speed.py --hints 10 --no-memory  # with 10 point hints (the sweep's draw)
+    python bench/infer_speed.py --api                    # chromatize.colorize(path) in a loop (the model cache)
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+import chromatize
 
 from chromatize.color import lab_to_rgb, rgb_to_lab
 from chromatize.guidance import Guidance
@@ -80,6 +83,8 @@ def main() -> None:
     ap.add_argument("--format", choices=["png", "jpg"], default="png")
     ap.add_argument("--no-memory", action="store_true", help="skip the 24 MP memory measurement")
     ap.add_argument("--hints", type=int, default=0, help="colorize with this many point hints (5x5, seeded)")
+    ap.add_argument("--api", action="store_true",
+                    help="go through chromatize.colorize(path, model_name) each time (the model cache), not a loaded model")
     args = ap.parse_args()
 
     model = load_model(args.model)
@@ -92,6 +97,9 @@ def main() -> None:
         dst = Path(tmp) / f"out.{args.format}"
 
         def end_to_end():
+            if args.api:
+                write_image(dst, chromatize.colorize(src, args.model, hints=hints), overwrite=True)
+                return
             photo = read_image(src)
             write_image(dst, colorize_photo(photo, model, Guidance.build(hints=hints)).rgb, overwrite=True)
 
@@ -110,7 +118,8 @@ def main() -> None:
                 times.append((time.perf_counter() - t) * 1000)
     med, floor = float(np.median(t_e2e)), float(np.median(t_io))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; model {args.model}; "
-          f"512x512 {args.format.upper()} in and out; {args.hints} hints; {args.runs} runs")
+          f"512x512 {args.format.upper()} in and out; {args.hints} hints; {args.runs} runs"
+          + ("; through chromatize.colorize(path)" if args.api else ""))
     print(f"median_ms={med:.1f} io_floor_ms={floor:.1f} ratio={med / floor:.2f}")
     if not args.no_memory:
         res = subprocess.run([sys.executable, "-c", MEM_SCRIPT, args.model], capture_output=True, text=True, check=True)

@@ -243,7 +243,7 @@ def section(args, command: str, edit: dict, loads: list[dict], split: list[list[
            markdown_table(["step", "ms"], split), "",
            "An exact solve at 256x256 would be most of an edit; a net without hint channels therefore solves "
            "the residuals exactly at 128x128 and refines them by the cascade "
-           "(`chromatize.models.cnn.HYBRID_DIRECT_PIXELS`), the last row, which the edits above include.", ""]
+           "(`chromatize.models.cnn.runtime.HYBRID_DIRECT_PIXELS`), the last row, which the edits above include.", ""]
           if split else []),
         "Concurrent requests, all sent at once (ms; a 503 is the queue refusing at once, with Retry-After; "
         "memory is the server's peak resident set):",
