@@ -162,7 +162,7 @@ def test_hint_training_gives_a_model_that_takes_hints(photo_dir, tmp_path):
     """A tiny effnet run (no pretrained weights) widened for hints: ONNX takes L + 3 hint channels."""
     from chromatize.infer import colorize
 
-    cfg = TrainConfig(arch="effnet", pretrained=False, loss="l1", hints=True, steps=2, batch_size=2, crop=32,
+    cfg = TrainConfig(arch="effnet", pretrained=False, loss="l1", hint_inputs=True, steps=2, batch_size=2, crop=32,
                       long_side=48, val_split=2, widths=(16, 8, 8), warmup_steps=1, threads=1)
     train_cnn([photo_dir], tmp_path / "h", cfg)
     model = load_model(tmp_path / "h")

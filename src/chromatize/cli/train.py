@@ -120,7 +120,7 @@ def _cnn_options(f: Callable) -> Callable:
         click.option("--resume", is_flag=True, help="Continue the run in --out."),
         setting(T, "init", metavar="default|PATH", help="Fine-tune from the bundled CNN (default) or a model folder."),
         setting(T, "device", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True),
-        setting(T, "hints", is_flag=True,
+        setting(T, "hint_inputs", is_flag=True,
                 help="Train with simulated point hints as extra inputs (effnet; Zhang et al. 2017)."),
         setting(T, "min_chroma", type=click.FloatRange(0), help="Drop photos whose mean a*b* chroma is below this."),
         setting(T, "degrade", type=click.FloatRange(0, 1), show_default=True,

@@ -193,9 +193,9 @@ def _start_model(config: TrainConfig, train: list[np.ndarray],
             model = new_net(config, len(centers))
     if model.config.n_out == 2:  # a regression network: no bins
         centers = np.zeros((0, 2), np.float32)
-    if config.hints and not model.hint_channels:
+    if config.hint_inputs and not model.hint_channels:
         if config.arch != "effnet":
-            raise ValueError("hint training (--hints) needs --arch effnet")
+            raise ValueError("hint training (--hint-inputs) needs --arch effnet")
         from ..models.cnn.effnet_net import widen_input
 
         model = widen_input(model, 3)

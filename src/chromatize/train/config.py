@@ -43,7 +43,7 @@ class TrainConfig:
     threads: int = 2  #: torch CPU threads
     widths: tuple = ()  #: the network's channel widths; () = the architecture's default
     tune_render_sizes: tuple = (256,)  #: working sizes tried when the decoding is tuned
-    hints: bool = False  #: train with simulated point hints as extra inputs (Zhang et al. 2017; effnet)
+    hint_inputs: bool = False  #: train with simulated point hints as extra input channels (Zhang et al. 2017; effnet)
     min_chroma: float = 0.0  #: drop training photos (not validation ones) whose mean a*b* chroma is below this
     init: str = ""  #: "" = random, "default" = the bundled model, or a model folder
     #: share of training crops whose input L is degraded like an old scan (a random kind of
@@ -73,6 +73,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Build from a saved dict; unknown keys are an error."""
+        if "hints" in d and "hint_inputs" not in d:  # runs saved before the hint channels had one name
+            d = {("hint_inputs" if k == "hints" else k): v for k, v in d.items()}
         extra = set(d) - {f.name for f in fields(cls)}
         if extra:
             raise ValueError(f"unknown training settings: {', '.join(sorted(extra))}")
