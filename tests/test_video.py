@@ -156,6 +156,43 @@ def test_truncated_video_is_refused_and_nothing_written(tmp_path):
     assert not any((tmp_path / "out").iterdir())
 
 
+def test_a_truncated_mkv_without_a_frame_count_is_refused(tmp_path):
+    full = write_clip(tmp_path / "full.mkv", [scene(i % 10) for i in range(40)])
+    assert probe_video(full).frames == 0 and probe_video(full).duration_s  # mkv: a duration, no frame count
+    transcode_video(full, tmp_path / "ok" / "x.mkv", lambda f: f)  # the whole file passes
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) * 3 // 5])
+    with pytest.raises(VideoReadError, match=r"cut\.mkv: truncated or damaged video: decoded \d+ frames of the about"):
+        transcode_video(cut, tmp_path / "out" / "x.mkv", lambda f: f)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_subtitle_stream_is_copied_untouched(tmp_path):
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,800\nhello\n\n")
+    clip = tmp_path / "sub.mkv"
+    with av.open(str(srt)) as src, av.open(str(clip), "w") as out:
+        v = out.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        sub = out.add_stream_from_template(src.streams[0])
+        for i in range(10):
+            for p in v.encode(av.VideoFrame.from_ndarray(scene(i), format="rgb24")):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        for p in src.demux(src.streams[0]):
+            if p.dts is not None:
+                p.stream = sub
+                out.mux(p)
+    report = transcode_video(clip, tmp_path / "o.mkv", lambda f: 255 - f)
+    assert "subtitle" in report.copied
+    def payload(path):
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(c.streams.subtitles[0]) if p.size]
+    assert payload(tmp_path / "o.mkv") == payload(clip) != []
+
+
 def test_frame_size_limit(clip, tmp_path):
     with pytest.raises(VideoReadError, match="exceed the limit"):
         probe_video(clip, max_pixels=1000)

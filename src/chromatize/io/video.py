@@ -33,6 +33,9 @@ __all__ = [
     "probe_video", "read_frames", "transcode_video", "video_written_by_chromatize",
 ]
 
+#: A video without a frame count that decodes fewer than this share of the frames its duration and rate
+#: declare is truncated (a variable frame rate makes the estimate rough: hence the slack).
+TRUNCATED_SHARE = 0.9
 #: File suffixes taken as videos (in folders, and by name).
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm")
 #: Output container per input suffix: H.264 does not go in WebM, and AVI copies audio badly, so both become .mkv.
@@ -388,6 +391,10 @@ def transcode_video(
         if info.frames and report.frames < info.frames:
             raise VideoReadError(f"{info.path}: truncated or damaged video: decoded {report.frames} "
                                  f"of its {info.frames} frames")
+        expected = info.expected_frames  # a container without a frame count (mkv, webm): from its duration
+        if not info.frames and expected and report.frames < TRUNCATED_SHARE * expected - 1:
+            raise VideoReadError(f"{info.path}: truncated or damaged video: decoded {report.frames} frames "
+                                 f"of the about {expected} its duration ({info.duration_s:.2f} s) declares")
     return report
 
 
