@@ -8,7 +8,10 @@ The shipped setting is the one with the best mean sweep PSNR among those whose
 leak ratio (mean of the per-composite ratios) is at most ``--max-ratio`` (0.09: a
 margin under the issue's 0.10) and whose hinted photo changes by at least 5.
 
-    python bench/hint_locality.py --data ../shared/datasets
+    python bench/hint_locality.py --data ../shared/datasets          # round 1's grid (docs/sweeps/locality_grid.json,
+                                                                      # measured with round 1's code: see docs/models/cnn.md)
+    python bench/hint_locality.py --data ../shared/datasets --leak-photos 48 --taus 128 --kappas 10 \
+        --sigmas 15 --rho0s 0.3 --max-ratio 0.05                       # the shipped setting, round 2's draw
 """
 
 from __future__ import annotations

@@ -293,29 +293,35 @@ def test_geodesic_locality_stops_at_an_edge():
     np.testing.assert_allclose(flat[8, 8 + 8], np.exp(-8 * 4.0 / 64.0), rtol=1e-5)  # plain distance on flat ground
 
 
-def test_a_plausible_colour_reaches_where_the_network_allows_it():
+def test_a_plausible_colour_travels_far_but_only_through_what_joins_it():
     from chromatize.hints import Guide
     from chromatize.models.cnn.config import HintHeadEntry
     from chromatize.models.cnn.hint_head import HintHead
 
-    h = w = 32
-    L = np.full((h, w), 50, np.float32)
-    L[:, 16:] = 90  # two regions
-    centers = np.array([[60.0, 0.0], [-60.0, 0.0]], np.float32)  # red, green
-    out = np.zeros((2 + 2, h // 4, w // 4), np.float32)
-    out[0, :, 4:] = 8.0  # the right region is surely red; the left is undecided
-    guide = Guide(np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
-    guide.mask[16, 4] = 1
+    h, w = 32, 64  # a query grid of 8 x 16 cells, 16 px at 256 each
+    centers = np.array([[60.0, 0.0], [-60.0, 0.0], [0.0, -60.0]], np.float32)  # red, green, blue
     entry = HintHeadEntry(HintHeadConfig(), (8.0, 24.0, 64.0, 256.0), ((0.1,) * 3,) * 4,
-                          locality=(16.0, 5.0, 15.0, 0.3))
+                          locality=(32.0, 5.0, 15.0, 0.3))
     head = HintHead(None, entry)
-    for colour, far in (([60, 0], 1.0), ([-60, 0], 0.0)):
-        guide.ab[16, 4] = colour
+
+    def far_reach(colour, L, out):
+        guide = Guide(np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
+        guide.mask[16, 4], guide.ab[16, 4] = 1, colour  # grid cell (4, 1)
         loc = head.key_locality(L, np.zeros((h, w, 2), np.float32), guide, out, centers)
-        assert loc.shape == (1, (h // 4) * (w // 4))
         grid = loc[0].reshape(h // 4, w // 4)
         assert grid[4, 1] == pytest.approx(1.0, abs=1e-3)  # the hint's own cell
-        assert grid[4, 6] == pytest.approx(far, abs=0.01)  # across the edge: only a colour the network allows
+        return grid[4, 14]
+
+    flat = np.full((h, w), 50, np.float32)
+    red = np.zeros((3 + 2, h // 4, w // 4), np.float32)
+    red[0] = 8.0  # the network is sure: red everywhere
+    assert far_reach([60, 0], flat, red) > 0.75  # a colour the photo supports fills what joins it
+    assert far_reach([-60, 0], flat, red) < 0.01  # one it does not stays near where it was put
+    barrier = flat.copy()
+    barrier[:, 28:36] = 90  # a band of another lightness across the grid ...
+    red[:, :, 7:9] = 0
+    red[2, :, 7:9] = 8.0  # ... that the network finds blue
+    assert far_reach([60, 0], barrier, red) < 0.01  # red is plausible beyond it, but does not join the hint
 
 
 def test_the_shipped_head_keeps_a_hint_on_its_photo():

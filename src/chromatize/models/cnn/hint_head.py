@@ -88,6 +88,8 @@ QUERY_BLOCK = 16384
 REFINE_DIRECT_PIXELS = 32 * 32
 #: The edge features (lightness, automatic a*b*) are divided by this.
 EDGE_SCALE = 10.0
+#: What a step of the locality's search costs, as a share, between cells that find the hinted colour plausible.
+EASED_COST = 0.03
 #: Floor of :func:`bin_prior`'s log densities: a bin far from every hint is lowered at most gamma times this.
 PRIOR_FLOOR = 30.0
 
@@ -308,14 +310,18 @@ def _logit_factors(emb: np.ndarray, keys: Keys, reach: Reach, edge: np.ndarray |
     return qa, np.ascontiguousarray(ka.transpose(0, 2, 1), np.float32)  # (heads, K, F)
 
 
-def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: float, kappa: float) -> np.ndarray:
+def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: float, kappa: float,
+                      ease: np.ndarray | None = None, group: np.ndarray | None = None) -> np.ndarray:
     """exp(-d / tau) for the geodesic distance d from each source to every cell of a grid (step 3b).
 
     A step between neighbouring cells (8-connected) costs its length times
     ``1 + kappa * |g(p) - g(q)|``, with ``g`` the cells' edge features
     (lightness and automatic a*b*, :func:`edge_features`): a hint's reach runs
     along what looks alike and stops at strong edges, such as the border of
-    an object or the seam between two photos.
+    an object or the seam between two photos. With ``ease``, a source's steps
+    cost less where it is at ease: times ``1 - (1 - EASED_COST) * e`` with
+    ``e`` the mean of ``ease`` at the step's two cells, so a hint travels far
+    through the cells that find its colour plausible, as long as they join it.
 
     Parameters
     ----------
@@ -327,15 +333,45 @@ def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: f
         Length of one cell in units (px at UNIT_SIZE).
     tau, kappa : float
         The locality's reach (units) and its edge cost.
+    ease : ndarray of float32, shape (G, h * w), optional
+        0..1 at each cell, per group of sources (the keys of one hint: one colour).
+    group : ndarray of int, shape (K,), optional
+        Each source's row of ``ease`` (default: one row each). The sources of a
+        group share one search and take their nearest one's distance.
 
     Returns
     -------
     ndarray of float32, shape (K, h * w)
         1 at a source, 0 beyond 12 tau.
     """
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
+    rows, cols, costs, n = _grid_edges(edge, step, kappa)
+    if ease is None:
+        graph = csr_matrix((costs, (rows, cols)), shape=(n, n))
+        unique, inverse = np.unique(sources, return_inverse=True)
+        d = dijkstra(graph, directed=False, indices=unique, limit=12 * tau)  # (U, n), inf beyond the limit
+        return np.exp(-d[inverse] / tau).astype(np.float32)
+    out = np.empty((len(sources), n), np.float32)
+    group = np.arange(len(sources)) if group is None else np.asarray(group)
+    # one sparse structure for every group: its entries are the steps, in the order order[i]
+    graph = csr_matrix((np.arange(1, len(costs) + 1, dtype=np.float64), (rows, cols)), shape=(n, n))
+    order = graph.data.astype(np.int64) - 1
+    for g, row in enumerate(ease):
+        members = np.flatnonzero(group == g)
+        if not len(members):
+            continue
+        weight = costs * (1 - (1 - EASED_COST) * 0.5 * (row[rows] + row[cols]))
+        graph.data = weight[order]
+        d = dijkstra(graph, directed=False, indices=np.unique(sources[members]), limit=12 * tau, min_only=True)
+        out[members] = np.exp(-d / tau)
+    return out
+
+
+def _grid_edges(edge: np.ndarray, step: float, kappa: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The 8-connected grid of ``edge``'s cells: each step's two cells, its cost (see :func:`geodesic_locality`),
+    and the number of cells."""
     c, h, w = edge.shape
     ids = np.arange(h * w).reshape(h, w)
     rows, cols, costs = [], [], []
@@ -348,11 +384,7 @@ def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: f
         rows.append(ids[a].ravel())
         cols.append(ids[b].ravel())
         costs.append((step * math.hypot(dy, dx) * (1.0 + kappa * diff)).ravel())
-    graph = coo_matrix((np.concatenate(costs), (np.concatenate(rows), np.concatenate(cols))),
-                       shape=(h * w, h * w)).tocsr()
-    unique, inverse = np.unique(sources, return_inverse=True)
-    d = dijkstra(graph, directed=False, indices=unique, limit=12 * tau)  # (U, h*w), inf beyond the limit
-    return np.exp(-d[inverse] / tau).astype(np.float32)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(costs).astype(np.float64), h * w
 
 
 class HintHead:
@@ -413,13 +445,14 @@ class HintHead:
         """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`); None for a head
         without one (step 3b).
 
-        A key's weight at a query is ``max(exp(-d / tau), min(1, rho / rho0))``: it falls with the
-        geodesic distance ``d`` (:func:`geodesic_locality`, over the lightness and the automatic a*b*
-        before any hint), except where the network itself finds the hinted colour plausible: ``rho``, the
-        probability its bins (``out``, the network's output at the queries' grid, and their ``centers``)
-        give to colours within about ``sigma`` a*b* units of the hint. A true colour reaches the rest of
-        its object, and whatever else the network thinks may have that colour; a colour the photo does
-        not support stays near where it was put.
+        A key's weight at a query is ``exp(-d / tau)``, ``d`` the geodesic distance from the key
+        (:func:`geodesic_locality`, over the lightness and the automatic a*b* before any hint), each step
+        costing less where the network itself finds the hinted colour plausible: there ``rho``, the
+        probability its bins (``out``, the network's output at the queries' grid, and their
+        ``centers``) give to colours within about ``sigma`` a*b* units of the hint, over ``rho0``. A true
+        colour fills its object and whatever joins it that may have that colour; a colour the photo
+        does not support stays near where it was put, and no hint jumps to a part of the picture it
+        does not join (the seam between two photos).
         """
         if self.locality is None:
             return None
@@ -429,16 +462,18 @@ class HintHead:
         keys = hint_keys(guide.ab, guide.mask, np.zeros_like(auto_ab))  # residual: the hinted colours / AB_NORM
         ky, kx = np.divmod(keys.index, w)
         edge = pool(np.moveaxis(edge_features(L, auto_ab), -1, 0), s)  # (3, H/s, W/s)
-        loc = geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa)
+        ease = group = None
         if out is not None and centers is not None and len(centers):
             q = len(centers)
             z = out[:q].reshape(q, -1)
             p = np.exp(z - z.max(axis=0, keepdims=True))
             p /= p.sum(axis=0, keepdims=True)  # (Q, n): the network's distribution at each query
-            d2 = np.square(keys.residual[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (K, Q)
-            rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (K, n)
-            loc = np.maximum(loc, np.minimum(rho / np.float32(rho0), 1))
-        return loc.astype(np.float32)
+            colours, group = np.unique(keys.residual, axis=0, return_inverse=True)  # one hint, one colour: one search
+            d2 = np.square(colours[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (G, Q)
+            rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (G, n)
+            ease = np.minimum(rho / np.float32(rho0), 1)
+        return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa, ease,
+                                 None if group is None else group.ravel())
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray,
                   locality: np.ndarray | None = None) -> np.ndarray:
