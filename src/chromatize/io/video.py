@@ -36,6 +36,9 @@ __all__ = [
 #: A video without a frame count that decodes fewer than this share of the frames its duration and rate
 #: declare is truncated (a variable frame rate makes the estimate rough: hence the slack).
 TRUNCATED_SHARE = 0.9
+#: Frames larger than this (4K UHD) are encoded without x264's lookahead and frame threads, whose buffers
+#: grow with the frame size (about 2.5 GB at 8K): memory stays bounded, files get a little larger.
+LOOKAHEAD_MAX_PIXELS = 3840 * 2160
 #: File suffixes taken as videos (in folders, and by name).
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm")
 #: Output container per input suffix: H.264 does not go in WebM, and AVI copies audio badly, so both become .mkv.
@@ -255,6 +258,9 @@ def _add_video_stream(out, vin, info: VideoInfo, encoding: VideoEncoding, report
     vout.time_base = vin.time_base
     vout.codec_context.time_base = vin.time_base
     vout.options = {"crf": str(encoding.crf), "preset": encoding.preset}
+    if info.width * info.height > LOOKAHEAD_MAX_PIXELS:
+        # x264 holds its lookahead and a frame per thread: a few GB at 8K; hold one frame, one thread at a time
+        vout.options.update({"tune": "zerolatency", "threads": "1"})
     if info.rotation:
         vout.set_display_rotation(info.rotation)
     if odd:
