@@ -123,3 +123,34 @@ def test_the_readme_layout_names_every_module():
         elif len(rel.parts) > 1 and (f"`{top}/`" not in layout or f"`{rel.name}`" not in layout):
             missing.append(str(rel))
     assert not missing, "modules the README's Layout section does not name: " + ", ".join(missing)
+
+
+def test_the_docs_python_calls_fit_the_api():
+    """Every ``chromatize.name(...)`` call in the README's and docs' Python blocks binds to that function's
+    signature (positional count and keyword names): an example that no longer runs is caught here."""
+    import inspect
+
+    bad = []
+    for where, text in texts().items():
+        if not where.endswith(".md"):
+            continue
+        for block in re.findall(r"```python\n(.*?)```", text, re.S):
+            try:
+                tree = ast.parse(block)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "chromatize"):
+                    continue
+                fn = getattr(chromatize, node.func.attr, None)
+                if fn is None:
+                    bad.append(f"{where}: chromatize.{node.func.attr} does not exist")
+                    continue
+                if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+                    continue
+                try:
+                    inspect.signature(fn).bind(*node.args, **{k.arg: k.value for k in node.keywords})
+                except TypeError as exc:
+                    bad.append(f"{where}: chromatize.{node.func.attr}(...): {exc}")
+    assert not bad, "\n".join(bad)

@@ -11,7 +11,7 @@ The public API::
     for rgb in chromatize.colorize_frames(gray_frames): ...  # arrays in, arrays out
 """
 
-from .batch import colorize_files
+from .batch import BatchOptions, colorize_files
 from .guidance import Guidance
 from .infer import colorize
 from .io import ImageReadError, VideoReadError, read_image, write_image
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "colorize",
     "colorize_files",
+    "BatchOptions",
     "Guidance",
     "colorize_video",
     "colorize_frames",
