@@ -143,7 +143,7 @@ def colorize_photo(photo: Photo, model: Colorizer, guidance: Guidance = NO_GUIDA
     return Photo(merge_full(L, ab), photo.alpha)
 
 
-def _model_key(name: str) -> tuple | None:
+def _model_key(name: str) -> tuple:
     """What identifies a model folder's contents for :func:`cached_model` (its config's path and mtime)."""
     from .models import resolve_model_folder
 
@@ -151,6 +151,8 @@ def _model_key(name: str) -> tuple | None:
     if folder is None:
         return (name,)  # a model-free name (gray, levin)
     config = folder / "config.json"
+    if not config.is_file():
+        return (str(folder.resolve()),)  # load_model says what is wrong with it
     return (str(config.resolve()), config.stat().st_mtime_ns)
 
 
