@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import chromatize
 from chromatize.cli import main
+from chromatize.guidance import Guidance
 from chromatize.hints import HintError, parse_frame_hints
 from chromatize.io import OutputExistsError, VideoReadError, is_temp_file, probe_video, read_frames, transcode_video
 from chromatize.metrics.temporal import VideoScores, cdc, js_divergence, rgb_histograms
@@ -314,6 +315,16 @@ def test_hint_on_a_frame_holds_and_follows_the_motion():
     assert abs(lab[1][20, 30, 1] - 20) < 30  # before its frame: the model's own colour (a* about 20)
     assert lab[2][20, 30, 1] < -30  # on its frame
     assert lab[6][20, 38, 1] < -30 and lab[6][20, 30, 1] > -30  # moved with the scene
+
+
+def test_a_hint_of_frame_0_ends_with_its_shot():
+    frames = [scene(i) for i in range(4)] + [(scene(i, seed=1) // 3) for i in range(4)]  # a cut at frame 4
+    hints = [{"x": 30, "y": 20, "ab": [-60, 60], "size": 5}]  # no "frame": frame 0
+    fc = FrameColorizer(NoisyModel(), Guidance.build(hints=hints), TemporalSettings())
+    lab = [chromatize.color.rgb_to_lab(fc(f)) for f in frames]
+    assert fc.cuts == [0, 4]
+    assert lab[0][20, 30, 1] < -30  # on its frame
+    assert all(abs(f[18:23, 28:33, 1].mean() - 20) < 15 for f in lab[4:])  # the next shot: the model's own colour
 
 
 # --- metrics ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ same flow); a reference photo applies to every frame.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
 import cv2
@@ -121,7 +121,8 @@ class FrameColorizer:
         self.model = cached_model(model)
         guidance.check_model(self.model)
         self.hints = guidance.hints_by_frame
-        self.guidance, self.temporal = guidance, temporal
+        # the hints reach predict_ab as this frame's carried or new guide only, never as the guidance's own
+        self.guidance, self.temporal = replace(guidance, hints=(), frame_hints={}), temporal
         self.cuts: list[int] = []
         self.index = 0
         self._flow = DisFlow()
