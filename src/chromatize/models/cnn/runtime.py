@@ -179,16 +179,18 @@ class NetColorizer(Colorizer):
     def _with_head(self, head: HintHead, L: np.ndarray, guide) -> np.ndarray:
         """a*b* with the hint head: the prior on the bins (local to the hints' reach), then the attention."""
         out, feats = self.raw_features(L)
-        auto = self.decode_to(out, L.shape)
-        locality = head.key_locality(L, auto, guide, out, self.centers)
+        auto = locality = None
+        if head.locality is not None:
+            auto = self.decode_to(out, L.shape)  # before any hint: what the locality's edges are read from
+            locality = head.key_locality(L, auto, guide, out, self.centers)
         prior = head.prior_logits(self.centers, guide)
         if prior is not None:
             out = out.copy()
-            if locality is None:
-                out[: len(prior)] += prior[:, None, None]
-            else:  # the prior reaches where the hints reach: the grid of the queries is the output's
-                reach = locality.max(axis=0).reshape(out.shape[1:])  # (h/4, w/4)
-                out[: len(prior)] += prior[:, None, None] * reach[None]
+            # the prior reaches where the hints reach: the grid of the queries is the output's
+            reach = 1.0 if locality is None else locality.max(axis=0).reshape(out.shape[1:])[None]  # (1, h/4, w/4)
+            out[: len(prior)] += prior[:, None, None] * reach
+            auto = None
+        if auto is None:
             auto = self.decode_to(out, L.shape)
         return head.propagate(feats, self.net_input(L), guide, auto, locality)
 
