@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -39,8 +40,10 @@ def bundled_models() -> list[str]:
 HINT_FAMILIES = ("cnn",)
 
 
-def hint_models() -> list[str]:
-    """Names of the models that take hints: the bundled ones of a :data:`HINT_FAMILIES` family, and ``levin``."""
+@lru_cache(maxsize=1)
+def hint_models() -> tuple[str, ...]:
+    """Names of the models that take hints: the bundled ones of a :data:`HINT_FAMILIES` family, and ``levin``
+    (read once: the CLI's help texts name them)."""
     root = _weights_root()
     out = []
     for name in bundled_models():
@@ -49,7 +52,7 @@ def hint_models() -> list[str]:
                 out.append(name)
         except ModelFormatError:
             continue
-    return out + ["levin"]
+    return (*out, "levin")
 
 
 def bundled_model_dir(name: str = DEFAULT_MODEL) -> Path:
