@@ -64,8 +64,12 @@ def test_mean_chroma_tells_gray_from_colour():
     assert mean_chroma(gray) < 1 < 40 < mean_chroma(red)
 
 
-def test_load_split_holds_out_the_seeded_fifth(tmp_path, rng):
-    from chromatize.data import load_split
+def test_load_pool_holds_out_the_seeded_fifth(tmp_path, rng):
+    from chromatize.pool import load_pool
+
+    def load_split(data, long_side, val_split, seed):
+        pool = load_pool(data, long_side, val_split, seed)
+        return pool.train, pool.val
 
     for i in range(11):
         Image.fromarray(make_photo(rng, 20 + i, 40)).save(tmp_path / f"p{i:02d}.png")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chromatize.data import load_photo, load_split, seeded_split
+from chromatize.data import load_photo, seeded_split
 from chromatize.photo_store import open_store, store_key
 from chromatize.pool import load_pool
 from chromatize.sources import check_training_data, list_sources, matches, mix_weights, split_by_source
@@ -56,7 +56,7 @@ def test_evaluation_sets_are_refused_with_one_line(tmp_path, name):
         list_sources([tmp_path / name])
     assert "\n" not in str(e.value)
     with pytest.raises(ValueError, match="evaluation set"):  # also inside a folder given as training data
-        load_split([tmp_path], 32, 0, 0)
+        load_pool([tmp_path], 32, 0, 0)
     check_training_data([tmp_path / "bsds500" / "train"])  # the training halves are fine
 
 

@@ -1,8 +1,8 @@
 """Photo sets for training and experiments.
 
 ``ImageSet`` / ``load_images`` prepare photos the way the report did; the CNN's
-training photos come from ``load_photos`` (longer side resized, aspect kept),
-split by ``load_split``, and ``random_crops``.
+training photos come from ``load_photo`` (longer side resized, aspect kept; a
+run's photos and their split: :func:`chromatize.pool.load_pool`) and ``random_crops``.
 
 For the report's sets, each photo is resized to S x S (OpenCV, ``INTER_AREA``; the aspect ratio is
 not kept, as in the report) and converted with OpenCV's 8-bit RGB->Lab. The
@@ -24,7 +24,7 @@ import numpy as np
 
 from .color import AB_OFFSET8, SCALE8, rgb_to_lab, rgb_to_lab8
 from .io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageReadError, read_image
-from .sources import list_sources
+from .sources import seeded_split
 
 __all__ = [
     "ImageSet",
@@ -36,7 +36,6 @@ __all__ = [
     "load_photos",
     "random_crops",
     "mean_chroma",
-    "load_split",
 ]
 
 def prepare_photo(rgb: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,29 +197,6 @@ def list_categories(root: str | os.PathLike) -> dict[str, list[Path]]:
     return out
 
 
-def seeded_split(n: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffle ``range(n)`` and cut it into a test part and the rest.
-
-    Parameters
-    ----------
-    n : int
-        Number of items.
-    n_test : int
-        Size of the test part, 0 <= n_test <= n.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    test, rest : ndarray of int64
-        Disjoint indices; ``rest`` keeps the shuffled order, so taking its
-        first k items is a seeded random choice of k.
-    """
-    if not 0 <= n_test <= n:
-        raise ValueError(f"cannot take {n_test} test items out of {n}")
-    order = rng.permutation(n)
-    return order[:n_test], order[n_test:]
-
-
 def load_photo(path: Path, long_side: int) -> np.ndarray | None:
     """A photo resized so its longer side is ``long_side`` (aspect kept), or None if it cannot be read
     or is under 16 px."""
@@ -251,34 +227,6 @@ def load_photos(paths: Sequence[Path], long_side: int, progress: Callable[[int],
         if progress is not None:
             progress(1)
     return out
-
-
-def load_split(data: Sequence[str | os.PathLike], long_side: int, val_split: int,
-               seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The training photos and the held-out validation photos of a training run.
-
-    Reads the image files of ``data`` (files or folders, searched
-    recursively) with :func:`load_photos`, then holds out
-    ``min(val_split, n // 5)`` of the ``n`` photos by :func:`seeded_split`
-    with ``default_rng(seed)``: the CNN and the hint head, given the same data
-    and seed, hold out the same photos.
-
-    Returns
-    -------
-    train, val : list of ndarray of uint8, shape (H, W, 3)
-        In the seeded order of the split.
-
-    Raises
-    ------
-    ValueError
-        If fewer than 2 photos can be read.
-    """
-    photos = load_photos(list_sources(data).files, long_side)  # list_sources refuses evaluation sets
-    if len(photos) < 2:
-        raise ValueError(f"found {len(photos)} readable photo(s) in {', '.join(map(str, data))}; need at least 2")
-    n_val = min(val_split, len(photos) // 5) if val_split else 0
-    val_idx, train_idx = seeded_split(len(photos), n_val, np.random.default_rng(seed))
-    return [photos[i] for i in train_idx], [photos[i] for i in val_idx]
 
 
 def random_crops(photos: Sequence[np.ndarray], idx: Sequence[int], crop: int, rng: np.random.Generator,

@@ -37,8 +37,9 @@ def load_pool(data: Sequence[str | os.PathLike], long_side: int, val_split: int,
               holdout: Sequence[str] = (), holdout_groups: int = 0, store: str | os.PathLike | None = None) -> TrainingPool:
     """Read (or map) the photos of ``data`` and split them (:func:`chromatize.sources.split_by_source`).
 
-    Unreadable photos are left out before the split, so without a mix or
-    held-out folders this is :func:`chromatize.data.load_split`'s split.
+    Unreadable photos are left out before the split. Without a mix or held-out
+    folders the split is :func:`chromatize.sources.seeded_split`'s with ``default_rng(seed)``: ``train cnn`` and
+    ``train hints``, given the same data and seed, hold out the same photos.
 
     Raises
     ------

@@ -22,7 +22,7 @@ import numpy as np
 from .io import list_images
 
 __all__ = ["EVALUATION_SETS", "SourceList", "check_training_data", "list_sources", "mix_weights", "matches",
-           "split_by_source"]
+           "split_by_source", "seeded_split"]
 
 #: Folder names of the evaluation sets: never training data (``bsds500/val`` holds cbsd68, so it counts too).
 EVALUATION_SETS = ("kodak24", "cbsd68", "mcmaster", "set5", "set14", "sun_hays80")
@@ -142,6 +142,29 @@ def _interleave(chosen: dict[str, np.ndarray]) -> np.ndarray:
     return np.array([i for *_, i in sorted(items)], dtype=np.int64)
 
 
+def seeded_split(n: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle ``range(n)`` and cut it into a test part and the rest.
+
+    Parameters
+    ----------
+    n : int
+        Number of items.
+    n_test : int
+        Size of the test part, 0 <= n_test <= n.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    test, rest : ndarray of int64
+        Disjoint indices; ``rest`` keeps the shuffled order, so taking its
+        first k items is a seeded random choice of k.
+    """
+    if not 0 <= n_test <= n:
+        raise ValueError(f"cannot take {n_test} test items out of {n}")
+    order = rng.permutation(n)
+    return order[:n_test], order[n_test:]
+
+
 def split_by_source(src: SourceList, val_split: int, seed: int, mix: str = "", holdout: Sequence[str] = (),
                     holdout_groups: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of the training, validation and held-out photos of ``src``.
@@ -155,7 +178,7 @@ def split_by_source(src: SourceList, val_split: int, seed: int, mix: str = "", h
     source; one at least from a source of 5 or more), drawn with
     ``default_rng([seed, 4])`` and ordered so that any first k are in
     proportion. Without a mix or held-out photos this is
-    :func:`chromatize.data.seeded_split` with ``default_rng(seed)``, the
+    :func:`seeded_split` with ``default_rng(seed)``, the
     split of earlier runs.
     """
     n = len(src.files)
@@ -167,10 +190,8 @@ def split_by_source(src: SourceList, val_split: int, seed: int, mix: str = "", h
         held |= np.isin(groups, [multi[i] for i in drawn])
     rest = np.flatnonzero(~held)
     if not mix and not held.any():
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(n)
-        n_val = min(val_split, n // 5) if val_split else 0
-        return order[n_val:], order[:n_val], np.zeros(0, np.int64)
+        val_idx, train_idx = seeded_split(n, min(val_split, n // 5) if val_split else 0, np.random.default_rng(seed))
+        return train_idx, val_idx, np.zeros(0, np.int64)
     rng = np.random.default_rng([seed, 4])
     n_val = min(val_split, len(rest) // 5) if val_split else 0
     names = sorted(set(sources[rest]))

@@ -2,7 +2,7 @@
 
 ``train_hint_head(data, out, HintTrainConfig(base="default"))`` reads the
 photos, holds out the same validation split as ``chromatize train cnn`` with
-the same seed and data (:func:`chromatize.data.load_split`), and trains
+the same seed and data (:func:`chromatize.pool.load_pool`), and trains
 only the head: the automatic network runs without gradients, so a step costs
 about a third of a step of the network itself and the result with no hints is
 exactly the automatic one.
@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from ..color import AB_NORM, normalise_L, rgb_to_lab
-from ..data import load_split, random_crops
+from ..data import random_crops
+from ..pool import load_pool
 from ..hints import simulate_hints, sweep_hints, sweep_points
 from ..infer import colorize_photo
 from ..io import Photo
@@ -292,7 +293,8 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         p.requires_grad_(False)
     folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
                      hint_head=None)
-    train, val = load_split(data, config.long_side, config.val_split, config.seed)
+    pool = load_pool(data, config.long_side, config.val_split, config.seed)  # the CNN's split, given the same seed
+    train, val = pool.train, pool.val
     trainer = _Trainer(config, base, folder, train)
     out.mkdir(parents=True, exist_ok=True)
     (out / "log.jsonl").write_text("")
