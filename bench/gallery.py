@@ -1,14 +1,23 @@
-"""A gallery for the docs: the same photos as gray | model A | model B | ... | truth.
+"""Galleries for the docs: the same photos as gray | model A | model B | ... | truth, and old scans.
 
 Photos: the first kodak24 photos given by name, and photos of a training
-run's own validation split (rebuilt from the run's saved seed and settings, so
-they were never trained on). Each row is one photo at longer side 256; the
-figure is written as a JPEG into the docs.
+run's own validation split (rebuilt by :func:`chromatize.pool.load_pool` from
+the run's saved seed, mix and held-out settings, so they were never trained
+on). Each row is one photo at longer side 256; the figure is written as a
+JPEG into the docs.
+
+With ``--old-scans`` it also writes ``old_scans.jpg``: for each kodak24 photo
+and model, the clean gray input and its colours, then the same photo blurred,
+faded and grainy as ``bench/old_scans.py`` degrades it (chromatize.degrade at
+strength 1; blur scaled to the 256-px rows) with the colours the model gives
+each, and the truth.
 
 Usage::
 
     python bench/gallery.py --model cnn-small --model cnn --run runs/eff_main \\
+        --val-data ../shared/datasets/bsds500/train ... \\
         --out docs/gallery --kodak kodim03 kodim05 kodim08 kodim14 kodim19 kodim23
+    python bench/gallery.py --model cnn --old-scans --kodak kodim05 kodim14 kodim23
 """
 
 from __future__ import annotations
@@ -21,25 +30,46 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from chromatize import load_model
-from chromatize.color import gray_to_rgb
-from chromatize.data import seeded_split
+from chromatize.color import gray_to_rgb, lab_to_rgb, rgb_to_lab
+from chromatize.degrade import degrade_L
 from chromatize.evaluate import resize_longer
 from chromatize.infer import colorize_photo
-from chromatize.io import Photo, atomic_output, list_images, read_image
+from chromatize.io import Photo, atomic_output, read_image
+from chromatize.pool import load_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 256
+#: The degradations the old-scans gallery shows beside the clean input.
+OLD_SCANS = ("blur", "fade", "grain")
 
 
 def _split(data: list[str], train: dict, n: int) -> list[tuple[str, np.ndarray]]:
-    """The first ``n`` photos of a run's validation split, rebuilt from its seed and settings."""
-    files = list_images(data, recursive=True)
-    n_val = min(train["val_split"], len(files) // 5)
-    val_idx, _ = seeded_split(len(files), n_val, np.random.default_rng(train["seed"]))
-    out = []
-    for i in val_idx[:n]:
-        out.append((files[i].name, read_image(files[i]).rgb))
-    return out
+    """The first ``n`` photos of a run's validation split, rebuilt from its saved settings (at SIDE)."""
+    pool = load_pool(data, train["long_side"], train["val_split"], train["seed"], mix=train.get("mix", ""),
+                     holdout=train.get("holdout", ()), holdout_groups=train.get("holdout_groups", 0),
+                     store=train.get("store") or None)
+    return list(zip(pool.val_sources[:n], pool.val[:n]))
+
+
+def _gray(L: np.ndarray) -> np.ndarray:
+    """The gray RGB photo of lightness ``L``."""
+    return lab_to_rgb(np.dstack([L, np.zeros_like(L), np.zeros_like(L)]))
+
+
+def old_scan_row(truth: np.ndarray, model, seed: int) -> np.ndarray:
+    """clean gray (labelled with the model's name) | its colours | each of OLD_SCANS degraded | its colours |
+    truth, at longer side SIDE."""
+    truth = resize_longer(truth, SIDE)
+    L = rgb_to_lab(truth)[..., 0]
+    cells = []
+    for kind in ("clean", *OLD_SCANS):
+        L_in = L if kind == "clean" else degrade_L(L, kind, np.random.default_rng(seed), px_scale=SIDE / 512)
+        gray = _gray(L_in)
+        cells += [gray, colorize_photo(Photo(gray), model).rgb]
+    first = Image.fromarray(cells[0])
+    ImageDraw.Draw(first).text((6, 6), model.name, fill="yellow")  # which model the row is
+    cells[0] = np.asarray(first)
+    return np.concatenate(cells + [truth], axis=1)
 
 
 def row(truth: np.ndarray, models: list) -> np.ndarray:
@@ -74,6 +104,7 @@ def main() -> None:
     ap.add_argument("--run", type=Path, default=None, help="training run whose validation photos to show")
     ap.add_argument("--n-val", type=int, default=6)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "gallery")
+    ap.add_argument("--old-scans", action="store_true", help="also write old_scans.jpg (clean, blurred, faded, grainy)")
     args = ap.parse_args()
     models = [load_model(m) for m in args.model]
     labels = ["gray"] + [m.name for m in models] + ["truth"]
@@ -85,8 +116,13 @@ def main() -> None:
             raise SystemExit("--run needs --val-data: the run's training folders, in the order it was given them")
         train = json.loads((args.run / "config.json").read_text())["train"]
         sets["validation"] = _split(args.val_data, train, args.n_val)
-    for name, photos in sets.items():
-        fig = figure([row(rgb, models) for _, rgb in photos], labels)
+    figures = {name: figure([row(rgb, models) for _, rgb in photos], labels) for name, photos in sets.items()}
+    if args.old_scans:
+        rows = [old_scan_row(rgb, m, i) for i, (_, rgb) in enumerate(kodak) for m in models]
+        heads = [t for kind in ("clean", "blurred", "faded", "grainy") for t in (f"{kind} input", "colours")]
+        figures["old_scans"] = figure(rows, heads + ["truth"])
+    for name, fig in figures.items():
+        photos = sets.get(name, kodak)
         path = args.out / f"{name}.jpg"
         with atomic_output(path) as tmp:
             fig.save(tmp, format="JPEG", quality=88)

@@ -140,5 +140,5 @@ def test_model_help_names_every_model_and_those_that_take_hints():
 
     res = CliRunner().invoke(main, ["colorize", "--help"], terminal_width=1000)
     assert all(name in res.output for name in bundled_models())  # -m listed only cnn and mlp
-    assert "cnn, cnn-small take hints" in res.output
-    assert res.output.count("Needs --model cnn, cnn-small or levin.") == 2  # --hints and --scribbles
+    assert "cnn, cnn-scans, cnn-small take hints" in res.output
+    assert res.output.count("Needs --model cnn, cnn-scans, cnn-small or levin.") == 2  # --hints and --scribbles

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 import chromatize  # noqa: E402
 from chromatize.color import AB_NORM  # noqa: E402
 from chromatize.hints import Guide  # noqa: E402
-from chromatize.models import ModelFormatError, load_model  # noqa: E402
+from chromatize.models import ModelFormatError, bundled_model_dir, load_model  # noqa: E402
 from chromatize.models.cnn.config import HintHeadConfig, HintHeadEntry  # noqa: E402
 from chromatize.models.cnn.hint_head import (  # noqa: E402
     PRIOR_FLOOR, QUERY_STRIDE, Keys, Reach, attend, bin_prior, hint_keys, pool)
@@ -186,6 +186,7 @@ def test_training_writes_a_loadable_model_that_uses_hints(trained_head):
     model = load_model(run / "best")
     assert model.hint_head is not None
     assert model.hint_head.prior == (0.1, 10.0)  # trained with the shipped prior, and saved with it
+    assert model.hint_head.locality is None  # no --init-head, no --locality: none
     assert json.loads((run / "best" / "config.json").read_text())["train_hints"]["prior_gamma"] == 0.1
     photo = next(data.iterdir())
     auto = chromatize.colorize(photo, model=model)
@@ -347,3 +348,35 @@ def test_the_shipped_head_keeps_a_hint_on_its_photo():
     before = rgb_to_lab(auto[126:131, 58:63]).reshape(-1, 3)[:, 1:].mean(axis=0)
     # the hinted pixels take the hint, as far as the gamut at their lightness allows
     assert np.linalg.norm(got - hint.ab) < 0.25 * np.linalg.norm(before - hint.ab)
+
+
+def test_a_head_trained_from_the_shipped_one_keeps_its_locality_and_split_settings(tmp_path):
+    from chromatize.train.config import HintTrainConfig
+    from chromatize.train.hints import train_hint_head
+
+    data = _photos(tmp_path / "photos")
+    cfg = HintTrainConfig(steps=2, batch_size=2, crop=64, long_side=128, val_every=2, val_split=2, val_quick=2,
+                          queries=64, init_head=str(bundled_model_dir("cnn")), mix="equal", store=str(tmp_path / "s"))
+    train_hint_head([data], tmp_path / "run", cfg)
+    model = load_model(tmp_path / "run" / "best")
+    shipped = load_model("cnn").hint_head.locality
+    assert shipped is not None and model.hint_head.locality == shipped  # validated and saved with it
+    saved = json.loads((tmp_path / "run" / "best" / "config.json").read_text())["train_hints"]
+    assert saved["mix"] == "equal" and any((tmp_path / "s").iterdir())  # the split settings, the store used
+
+
+def test_locality_setting_reads_four_numbers_none_or_the_init_heads(tmp_path):
+    from chromatize.train.config import HintTrainConfig
+    from chromatize.train.hints import read_locality
+
+    assert read_locality(HintTrainConfig()) is None  # no init head, no setting: none
+    assert read_locality(HintTrainConfig(init_head=str(bundled_model_dir("cnn")))) == \
+        load_model("cnn").hint_head.locality
+    assert read_locality(HintTrainConfig(init_head=str(bundled_model_dir("cnn")), locality="none")) is None
+    assert read_locality(HintTrainConfig(locality=" 64, 5, 10, 0.5 ")) == (64.0, 5.0, 10.0, 0.5)
+    for bad in ("1,2,3", "a,b,c,d", "1,2,3,4,5", "-1,2,3,0.5", "1,2,3,2"):
+        with pytest.raises(ValueError, match="locality"):
+            read_locality(HintTrainConfig(locality=bad))
+    (tmp_path / "config.json").write_text("[1]")
+    with pytest.raises(ValueError, match="config.json"):
+        read_locality(HintTrainConfig(init_head=str(tmp_path)))

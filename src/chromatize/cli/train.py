@@ -74,6 +74,22 @@ def run_options(cls: type) -> Callable:
     )
 
 
+def pool_options(cls: type) -> Callable:
+    """The options that choose a run's photos and split, shared by ``train cnn`` and ``train hints`` (whose head
+    then learns on the network's training photos, given the same data, seed and these)."""
+    return options(
+        setting(cls, "mix", metavar="''|equal|sqrt|NAME=W,...", show_default=True,
+                help="Sampling weights of the sources (each input folder and its sub-folders): as they come, "
+                     "equal shares, sqrt of their sizes, or weights by name (others 1)."),
+        setting(cls, "holdout", multiple=True, metavar="FOLDER",
+                help="A folder (e.g. caltech101/accordion) never trained on, scored as the held-out check (repeat)."),
+        setting(cls, "holdout_groups", type=click.IntRange(0), show_default=True,
+                help="Hold out this many whole sub-folders (e.g. Caltech categories), drawn with the seed."),
+        setting(cls, "store", metavar="FOLDER",
+                help="Decode and resize the photos once into a memory-mapped store under FOLDER (reused)."),
+    )
+
+
 def report_options(cls: type) -> Callable:
     """The options of the report's MLP training that ``train mlp`` and ``experiment seed-trials`` share."""
     return options(
@@ -125,15 +141,7 @@ def _cnn_options(f: Callable) -> Callable:
         setting(T, "min_chroma", type=click.FloatRange(0), help="Drop photos whose mean a*b* chroma is below this."),
         setting(T, "degrade", type=click.FloatRange(0, 1), show_default=True,
                 help="Share of crops whose input is degraded like an old scan (blur, fade, grain, JPEG, sepia)."),
-        setting(T, "mix", metavar="''|equal|sqrt|NAME=W,...", show_default=True,
-                help="Sampling weights of the sources (each input folder and its sub-folders): as they come, "
-                     "equal shares, sqrt of their sizes, or weights by name (others 1)."),
-        setting(T, "holdout", multiple=True, metavar="FOLDER",
-                help="A folder (e.g. caltech101/accordion) never trained on, scored as the held-out check (repeat)."),
-        setting(T, "holdout_groups", type=click.IntRange(0), show_default=True,
-                help="Hold out this many whole sub-folders (e.g. Caltech categories), drawn with the seed."),
-        setting(T, "store", metavar="FOLDER",
-                help="Decode and resize the photos once into a memory-mapped store under FOLDER (reused)."),
+        pool_options(T),
         setting(T, "val_every", type=click.IntRange(0), show_default=True,
                 help="Steps between validations (0: an epoch, at least 100 steps)."),
         setting(T, "best_after", type=click.FloatRange(0, 1), show_default=True,
@@ -215,6 +223,9 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
          help="Strength of the hints' prior on the colour bins (0: none).")
 @setting(HintTrainConfig, "prior_sigma", type=click.FloatRange(0.0, 1000.0, min_open=True), show_default=True,
          help="Width of that prior around each hinted colour, a*b* units.")
+@setting(HintTrainConfig, "locality", metavar="TAU,KAPPA,SIGMA,RHO0|none",
+         help="The hints' locality, used in validation and saved with the head (default: --init-head's).")
+@pool_options(HintTrainConfig)
 @run_options(HintTrainConfig)
 def train_hints_cmd(data, out, overwrite, **opts):
     """Train a hint head: learned propagation of point hints on a frozen automatic CNN.

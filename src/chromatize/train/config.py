@@ -107,3 +107,13 @@ class HintTrainConfig:
     #: and in the saved model; 0: none. The shipped head's setting.
     prior_gamma: float = 0.1
     prior_sigma: float = 10.0  #: its width, a*b* units
+    #: "tau,kappa,sigma,rho0" of the hints' locality (:attr:`chromatize.models.cnn.config.HintHeadEntry.locality`),
+    #: used in validation and saved with the head; "" = that of ``init_head``'s model (none without one); "none"
+    locality: str = ""
+    mix: str = ""  #: sampling weights of the sources, as :attr:`TrainConfig.mix` (and the same split)
+    holdout: tuple = ()  #: folders held out, as :attr:`TrainConfig.holdout`
+    holdout_groups: int = 0  #: whole sub-folders held out, as :attr:`TrainConfig.holdout_groups`
+    store: str = ""  #: folder of the memory-mapped photo store, as :attr:`TrainConfig.store`
+
+    def __post_init__(self):
+        self.holdout = tuple(str(h) for h in self.holdout)

@@ -45,7 +45,7 @@ from ..metrics import compute_all
 from ..models import bundled_model_dir
 from ..models.base import write_config
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
-from ..models.cnn.config import HintHeadConfig
+from ..models.cnn.config import LOCALITY_KEYS, HintHeadConfig, HintHeadEntry, parse_locality
 from ..models.cnn.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, Keys, Reach, bin_prior, edge_features,
                                     hint_keys)
 from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
@@ -54,7 +54,7 @@ from .config import HintTrainConfig
 from .run_loop import LoopState, TrainingLoop, Validation, lr_scale, run_loop
 from ..guidance import Guidance
 
-__all__ = ["train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "VAL_COUNTS",
+__all__ = ["train_hint_head", "draw_hint_batch", "sweep_score", "tune_refine", "read_locality", "VAL_COUNTS",
            "REFINE_REACHES"]
 
 #: Point counts scored on the validation photos.
@@ -91,6 +91,39 @@ def draw_hint_batch(photos: Sequence[np.ndarray], config: HintTrainConfig,
     return np.concatenate(Ls), np.concatenate(abs_), np.concatenate(hints)
 
 
+def read_locality(config: HintTrainConfig) -> tuple[float, float, float, float] | None:
+    """The locality a run validates and saves its head with (:attr:`HintTrainConfig.locality`).
+
+    >>> read_locality(HintTrainConfig(locality="128,10,15,0.3"))
+    (128.0, 10.0, 15.0, 0.3)
+    >>> read_locality(HintTrainConfig(locality="none")) is None
+    True
+
+    Raises
+    ------
+    ValueError
+        If the setting is not four numbers (or "none"), or ``init_head``'s config does not read.
+    """
+    text = config.locality.strip()
+    if text == "none" or (not text and not config.init_head):
+        return None
+    if not text:
+        where = Path(config.init_head) / "config.json"
+        try:
+            entry = json.loads(where.read_text()).get("hint_head")
+        except (OSError, ValueError, AttributeError) as e:
+            raise ValueError(f"{where}: cannot read the hint head's locality ({e})") from None
+        return HintHeadEntry.from_dict(entry, where).locality
+    parts = text.split(",")
+    try:
+        numbers = [float(v) for v in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != len(LOCALITY_KEYS):
+        raise ValueError(f"locality must be 'none' or four numbers {','.join(LOCALITY_KEYS)}, got {text!r}")
+    return parse_locality(dict(zip(LOCALITY_KEYS, numbers)), "locality")
+
+
 class _Trainer:
     def __init__(self, config: HintTrainConfig, base: torch.nn.Module, folder, photos: list[np.ndarray]):
         self.config, self.base, self.folder, self.photos = config, base, folder, photos
@@ -113,6 +146,7 @@ class _Trainer:
         self.prior = (config.prior_gamma, config.prior_sigma) if config.prior_gamma else None
         if self.prior and self.auto.centers is None:
             raise ValueError("the hints' prior on the colour bins (prior_gamma) needs a base CNN with bins")
+        self.locality = read_locality(config)
 
     def train_step(self, step: int, frac: float) -> float:
         """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
@@ -175,7 +209,7 @@ class _Trainer:
                 e, b = head(torch.from_numpy(feats), torch.from_numpy(x), stride=QUERY_STRIDE)
             return e.numpy(), b.numpy()
 
-        net.hint_head = HintHead(query, head_entry(head, self.prior))
+        net.hint_head = HintHead(query, replace(head_entry(head, self.prior), locality=self.locality))
         return net
 
 
@@ -222,7 +256,7 @@ def tune_refine(folder: str | os.PathLike, val: Sequence[np.ndarray], reaches=RE
 def _save(trainer: _Trainer, folder: Path, base_dir: Path, extra: dict) -> None:
     """A complete model folder: the base network (ONNX with features), the head, the config."""
     folder.mkdir(parents=True, exist_ok=True)
-    entry = replace(save_head(trainer.head, folder), bin_prior=trainer.prior or None)
+    entry = replace(save_head(trainer.head, folder), bin_prior=trainer.prior or None, locality=trainer.locality)
     cfg = replace(trainer.folder, extra={**trainer.folder.extra, **extra}, hint_head=entry)
     save_model(trainer.base, folder, cfg)
     export_onnx(trainer.base, folder / "model.onnx", features=True)
@@ -293,7 +327,8 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
         p.requires_grad_(False)
     folder = replace(folder, extra={k: v for k, v in folder.extra.items() if k in ("notice", "val_metrics")},
                      hint_head=None)
-    pool = load_pool(data, config.long_side, config.val_split, config.seed)  # the CNN's split, given the same seed
+    pool = load_pool(data, config.long_side, config.val_split, config.seed, mix=config.mix, holdout=config.holdout,
+                     holdout_groups=config.holdout_groups, store=config.store or None)  # the CNN's split
     train, val = pool.train, pool.val
     trainer = _Trainer(config, base, folder, train)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from ...text import one_line
 from ..base import MAX_RENDER_SIZE, ModelFormatError, check_number, check_section, read_mean_ab
 
 __all__ = ["OUT_STRIDE", "GRID", "ARCHS", "Decoding", "HintHeadConfig", "HintHeadEntry", "CNNFolderConfig",
-           "read_cnn_config", "folder_config"]
+           "read_cnn_config", "folder_config", "parse_locality", "LOCALITY_KEYS"]
 
 #: The architectures a CNN folder's ``arch`` may name: name -> (torch module, network class, its config class).
 #: ``colornet`` is the from-scratch encoder-decoder of ``cnn-small``; ``effnet`` the EfficientNet-Lite0 U-Net.
@@ -163,7 +163,7 @@ class HintHeadEntry:
                    edge_weights=tuple(tuple(float(v) for v in row) for row in weights), refine_reach=reach,
                    alpha=check_number(entry.get("alpha", 0.0), float, where, "alpha", 0.0, 1.0),
                    bin_prior=_read_pair(entry.get("bin_prior"), where, "bin_prior", ("gamma", "sigma")),
-                   locality=_read_pair(entry.get("locality"), where, "locality", LOCALITY_KEYS))
+                   locality=parse_locality(entry.get("locality"), where))
 
     def to_dict(self) -> dict:
         """The entry as ``config.json`` holds it (optional keys only when set)."""
@@ -183,6 +183,17 @@ _PAIR_BOUNDS = {"gamma": (0.0, 100.0, False), "sigma": (0.0, 1000.0, True), "tau
                 "kappa": (0.0, 1e6, False), "rho0": (0.0, 1.0, True)}
 #: The numbers of the hint head's ``locality`` entry, in order.
 LOCALITY_KEYS = ("tau", "kappa", "sigma", "rho0")
+
+
+def parse_locality(entry: object, where: str) -> tuple[float, float, float, float] | None:
+    """A hint head's ``locality`` entry (a dict of :data:`LOCALITY_KEYS`) checked and typed; None stays None.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming ``where`` and the offending key.
+    """
+    return _read_pair(entry, where, "locality", LOCALITY_KEYS)
 
 
 def _read_pair(entry: object, where: str, name: str, keys: tuple[str, ...]) -> tuple[float, ...] | None:
