@@ -356,7 +356,7 @@ def test_a_head_trained_from_the_shipped_one_keeps_its_locality_and_split_settin
 
     data = _photos(tmp_path / "photos")
     cfg = HintTrainConfig(steps=2, batch_size=2, crop=64, long_side=128, val_every=2, val_split=2, val_quick=2,
-                          queries=64, init_head=str(bundled_model_dir("cnn")), mix="equal", store=str(tmp_path / "s"))
+                          queries=64, init_head="default", mix="equal", store=str(tmp_path / "s"))
     train_hint_head([data], tmp_path / "run", cfg)
     model = load_model(tmp_path / "run" / "best")
     shipped = load_model("cnn").hint_head.locality
@@ -373,6 +373,7 @@ def test_locality_setting_reads_four_numbers_none_or_the_init_heads(tmp_path):
     assert read_locality(HintTrainConfig(init_head=str(bundled_model_dir("cnn")))) == \
         load_model("cnn").hint_head.locality
     assert read_locality(HintTrainConfig(init_head=str(bundled_model_dir("cnn")), locality="none")) is None
+    assert read_locality(HintTrainConfig(init_head="default")) == load_model("cnn").hint_head.locality
     assert read_locality(HintTrainConfig(locality=" 64, 5, 10, 0.5 ")) == (64.0, 5.0, 10.0, 0.5)
     for bad in ("1,2,3", "a,b,c,d", "1,2,3,4,5", "-1,2,3,0.5", "1,2,3,2"):
         with pytest.raises(ValueError, match="locality"):

@@ -216,7 +216,8 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 @setting(HintTrainConfig, "val_split", type=click.IntRange(0), show_default=True,
          help="Photos held out (the same split as train cnn with the same data and seed).")
 @setting(HintTrainConfig, "val_every", type=click.IntRange(1), show_default=True, help="Steps between validations.")
-@setting(HintTrainConfig, "init_head", metavar="PATH", help="Start from the hint head of this model folder.")
+@setting(HintTrainConfig, "init_head", metavar="default|PATH",
+         help="Start from the hint head of the bundled cnn (default) or of a model folder (and keep its locality).")
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=None,
               help=f"Initial share of a hint's own colour a pixel takes (learned; default {HintHeadConfig.alpha}).")
 @setting(HintTrainConfig, "prior_gamma", type=click.FloatRange(0.0, 100.0), show_default=True,

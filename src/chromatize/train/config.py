@@ -102,7 +102,9 @@ class HintTrainConfig:
     time_budget_min: float = 0.0  #: stop after this many minutes; 0 = no limit
     threads: int = 2
     head: dict = field(default_factory=dict)  #: HintHeadConfig settings (feat_channels comes from the base)
-    init_head: str = ""  #: start from the head of this model folder (weights it lacks keep their initial values)
+    #: start from the head of this model folder, or "default" (the bundled cnn's); weights it lacks keep their
+    #: initial values
+    init_head: str = ""
     #: gamma of the hints' prior on the colour bins (:func:`~chromatize.models.cnn.hint_head.bin_prior`), in training
     #: and in the saved model; 0: none. The shipped head's setting.
     prior_gamma: float = 0.1

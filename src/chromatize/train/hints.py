@@ -108,7 +108,7 @@ def read_locality(config: HintTrainConfig) -> tuple[float, float, float, float] 
     if text == "none" or (not text and not config.init_head):
         return None
     if not text:
-        where = Path(config.init_head) / "config.json"
+        where = _base_dir(config.init_head) / "config.json"
         try:
             entry = json.loads(where.read_text()).get("hint_head")
         except (OSError, ValueError, AttributeError) as e:
@@ -135,7 +135,7 @@ class _Trainer:
             from safetensors.torch import load_file
 
             missing, unexpected = self.head.load_state_dict(
-                load_file(str(Path(config.init_head) / "hint_head.safetensors")), strict=False)
+                load_file(str(_base_dir(config.init_head) / "hint_head.safetensors")), strict=False)
             if unexpected:
                 raise ValueError(f"{config.init_head}: hint head weights that do not fit: {', '.join(unexpected)}")
         self.opt = torch.optim.Adam(self.head.parameters(), lr=config.lr)
