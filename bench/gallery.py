@@ -30,10 +30,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from chromatize import load_model
-from chromatize.color import gray_to_rgb, lab_to_rgb, rgb_to_lab
+from chromatize.color import gray_to_rgb
 from chromatize.degrade import degrade_L
 from chromatize.evaluate import resize_longer
-from chromatize.infer import colorize_photo
+from chromatize.infer import colorize_photo, lightness, merge_full, predict_ab
 from chromatize.io import Photo, atomic_output, read_image
 from chromatize.pool import load_pool
 
@@ -51,21 +51,16 @@ def _split(data: list[str], train: dict, n: int) -> list[tuple[str, np.ndarray]]
     return list(zip(pool.val_sources[:n], pool.val[:n]))
 
 
-def _gray(L: np.ndarray) -> np.ndarray:
-    """The gray RGB photo of lightness ``L``."""
-    return lab_to_rgb(np.dstack([L, np.zeros_like(L), np.zeros_like(L)]))
-
-
 def old_scan_row(truth: np.ndarray, model, seed: int) -> np.ndarray:
     """clean gray (labelled with the model's name) | its colours | each of OLD_SCANS degraded | its colours |
-    truth, at longer side SIDE."""
+    truth, at longer side SIDE: bench/old_scans.py's path, the colours shown on the input's own L."""
     truth = resize_longer(truth, SIDE)
-    L = rgb_to_lab(truth)[..., 0]
+    L = lightness(truth)
     cells = []
     for kind in ("clean", *OLD_SCANS):
         L_in = L if kind == "clean" else degrade_L(L, kind, np.random.default_rng(seed), px_scale=SIDE / 512)
-        gray = _gray(L_in)
-        cells += [gray, colorize_photo(Photo(gray), model).rgb]
+        ab = predict_ab(model, L_in)
+        cells += [merge_full(L_in, np.zeros_like(ab)), merge_full(L_in, ab)]
     first = Image.fromarray(cells[0])
     ImageDraw.Draw(first).text((6, 6), model.name, fill="yellow")  # which model the row is
     cells[0] = np.asarray(first)
