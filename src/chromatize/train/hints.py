@@ -125,7 +125,8 @@ def read_locality(config: HintTrainConfig) -> tuple[float, float, float, float] 
 
 
 class _Trainer:
-    def __init__(self, config: HintTrainConfig, base: torch.nn.Module, folder, photos: list[np.ndarray]):
+    def __init__(self, config: HintTrainConfig, base: torch.nn.Module, folder, photos: list[np.ndarray],
+                 locality: tuple[float, float, float, float] | None = None):
         self.config, self.base, self.folder, self.photos = config, base, folder, photos
         head_cfg = HintHeadConfig(**{**config.head, "feat_channels": base.config.widths[2]})
         with torch.random.fork_rng(devices=[]):
@@ -146,7 +147,7 @@ class _Trainer:
         self.prior = (config.prior_gamma, config.prior_sigma) if config.prior_gamma else None
         if self.prior and self.auto.centers is None:
             raise ValueError("the hints' prior on the colour bins (prior_gamma) needs a base CNN with bins")
-        self.locality = read_locality(config)
+        self.locality = locality
 
     def train_step(self, step: int, frac: float) -> float:
         """One Adam step on batch ``step``, ``frac`` of the way through the schedule; returns the loss."""
@@ -318,6 +319,7 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
     out = Path(out)
     if (out / "log.jsonl").exists() and not overwrite:
         raise FileExistsError(f"{out}: holds a run already (use --overwrite)")
+    locality = read_locality(config)  # a bad setting fails before anything is loaded
     base_dir = _base_dir(config.base)
     base, folder = load_torch(base_dir)
     if not base.has_features:
@@ -330,7 +332,7 @@ def train_hint_head(data: Sequence[str | os.PathLike], out: str | os.PathLike, c
     pool = load_pool(data, config.long_side, config.val_split, config.seed, mix=config.mix, holdout=config.holdout,
                      holdout_groups=config.holdout_groups, store=config.store or None)  # the CNN's split
     train, val = pool.train, pool.val
-    trainer = _Trainer(config, base, folder, train)
+    trainer = _Trainer(config, base, folder, train, locality)
     out.mkdir(parents=True, exist_ok=True)
     (out / "log.jsonl").write_text("")
     with torch_threads(config.threads):
