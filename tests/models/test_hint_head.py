@@ -122,6 +122,54 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     assert np.abs(quiet).max() < 1e-6
 
 
+def test_attention_with_locality_matches_between_numpy_and_torch():
+    # training (torch, per query pixel) and inference (numpy) weigh each key by its locality at the query's block
+    rng = np.random.default_rng(1)
+    heads, dim, h, w = 2, 4, 8, 12
+    emb = rng.normal(size=(heads * dim, h, w)).astype(np.float32)
+    beta = rng.normal(size=(h, w)).astype(np.float32)
+    index = np.array([5, 40, 77], np.int64)
+    residual = rng.normal(size=(3, 2)).astype(np.float32) / 5
+    logw = np.zeros(3, np.float32)
+    sigmas = np.array([3.0, 20.0], np.float32)
+    auto = rng.normal(size=(h, w, 2)).astype(np.float32) * 20
+    s = QUERY_STRIDE
+    near = rng.uniform(size=(3, (h // s) * (w // s))).astype(np.float32)
+    near[0, -1] = 0.0  # a block the first key does not reach
+    per_pixel = near.reshape(3, h // s, w // s).repeat(s, axis=1).repeat(s, axis=2).reshape(3, -1)
+    want = attend(emb.reshape(heads, dim, h, w), beta, Keys(index, residual, logw), Reach(sigmas, 2.0, alpha=0.5),
+                  auto_ab=auto, locality=per_pixel)
+    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None],
+                       Keys(*(torch.from_numpy(a)[None] for a in (index, residual, logw))), torch.arange(h * w)[None],
+                       heads, Reach(torch.from_numpy(sigmas), torch.tensor([2.0]), None, 0.5),
+                       auto=torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None],
+                       locality=torch.from_numpy(near)[None])
+    np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
+    plain = attend(emb.reshape(heads, dim, h, w), beta, Keys(index, residual, logw), Reach(sigmas, 2.0, alpha=0.5),
+                   auto_ab=auto)
+    assert np.abs(plain - want).max() > 0.1  # the locality changed the result
+
+
+def test_training_step_weighs_the_keys_by_the_locality(tmp_path):
+    # a locality of almost no reach leaves the crop nearly as the automatic result had it: the loss of a
+    # step with it differs from the loss of the same step without it
+    from chromatize.models.cnn.torch_io import load_torch
+    from chromatize.train.config import HintTrainConfig
+    from chromatize.train.hints import _Trainer, draw_hint_batch
+
+    photos = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in sorted(_photos(tmp_path / "p").iterdir())]
+    cfg = HintTrainConfig(batch_size=3, crop=64, long_side=128, queries=256, init_head="default")
+    base, folder = load_torch(bundled_model_dir("cnn"))
+    base.eval()
+    step = next(i for i in range(100) if draw_hint_batch(photos, cfg, i)[2][:, 2].any(axis=(1, 2)).all())
+    losses = {}
+    for name, locality in (("none", None), ("tight", (0.5, 10.0, 15.0, 0.3)), ("shipped", load_model("cnn").hint_head.locality)):
+        torch.manual_seed(0)
+        losses[name] = _Trainer(cfg, base, folder, photos, locality).train_step(step, 0.0)
+    assert losses["tight"] != pytest.approx(losses["none"], rel=1e-3)
+    assert losses["shipped"] != pytest.approx(losses["tight"], rel=1e-3)
+
+
 def test_attention_on_blocks_approximates_every_pixel():
     rng = np.random.default_rng(1)
     h, w = 64, 96  # reaches of 12 and 60 px: the shipped head's shortest is 7.5 px at 256

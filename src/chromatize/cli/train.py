@@ -225,7 +225,7 @@ def train_cnn_cmd(data, out, resume, overwrite, **opts):
 @setting(HintTrainConfig, "prior_sigma", type=click.FloatRange(0.0, 1000.0, min_open=True), show_default=True,
          help="Width of that prior around each hinted colour, a*b* units.")
 @setting(HintTrainConfig, "locality", metavar="TAU,KAPPA,SIGMA,RHO0|none",
-         help="The hints' locality, used in validation and saved with the head (default: --init-head's).")
+         help="The hints' locality, used in training and validation and saved with the head (default: --init-head's).")
 @pool_options(HintTrainConfig)
 @run_options(HintTrainConfig)
 def train_hints_cmd(data, out, overwrite, **opts):

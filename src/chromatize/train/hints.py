@@ -38,7 +38,7 @@ import torch
 from ..color import AB_NORM, normalise_L, rgb_to_lab
 from ..data import random_crops
 from ..pool import load_pool
-from ..hints import simulate_hints, sweep_hints, sweep_points
+from ..hints import Guide, simulate_hints, sweep_hints, sweep_points
 from ..infer import colorize_photo
 from ..io import Photo
 from ..metrics import compute_all
@@ -47,7 +47,7 @@ from ..models.base import write_config
 from ..models.cnn.torch_io import TorchCNN, export_onnx, load_torch, save_model
 from ..models.cnn.config import LOCALITY_KEYS, HintHeadConfig, HintHeadEntry, parse_locality
 from ..models.cnn.hint_head import (QUERY_STRIDE, UNIT_SIZE, HintHead, Keys, Reach, bin_prior, edge_features,
-                                    hint_keys)
+                                    hint_keys, key_locality)
 from ..models.cnn.hint_head_net import HintHeadNet, attend_batch, head_entry, save_head
 from .cnn_run import torch_threads
 from .config import HintTrainConfig
@@ -158,23 +158,35 @@ class _Trainer:
         with torch.no_grad():
             out, feats = self.base.forward_features(x)
         out = out.numpy()
-        autos, keys = [], []
-        for i in range(b):
+        autos, keys, reaches = [], [], []
+        for i in range(b):  # as CNNColorizer._with_head at inference: the locality, the prior, the keys
             hint_ab = np.moveaxis(hints[i, :2], 0, -1) * AB_NORM
-            o = out[i]
-            if cfg.prior_gamma and hints[i, 2].any():  # as HintHead.prior at inference
+            o, near = out[i], None
+            if self.locality is not None and hints[i, 2].any():
+                near = key_locality(self.locality, L[i, 0], self.auto.decode_to(o, (h, w)),
+                                    Guide(hint_ab, hints[i, 2]), o, self.auto.centers, cfg.long_side)
+            if cfg.prior_gamma and hints[i, 2].any():
                 o = o.copy()
+                reach = 1.0 if near is None else near.max(axis=0).reshape(o.shape[1:])
                 o[: len(self.auto.centers)] += bin_prior(self.auto.centers, hint_ab, hints[i, 2], cfg.prior_gamma,
-                                                         cfg.prior_sigma)[:, None, None]
+                                                         cfg.prior_sigma)[:, None, None] * reach
             auto = self.auto.decode_to(o, (h, w))
             autos.append(auto)
             keys.append(hint_keys(hint_ab, hints[i, 2], auto))
+            reaches.append(near)
         kmax = max(1, max(len(k[0]) for k in keys))
         index = np.zeros((b, kmax), np.int64)
         residual = np.zeros((b, kmax, 2), np.float32)
         logw = np.full((b, kmax), -np.inf, np.float32)
         for i, (ix, r, lw) in enumerate(keys):
             index[i, : len(ix)], residual[i, : len(ix)], logw[i, : len(ix)] = ix, r, lw
+        locality = None
+        if self.locality is not None:  # padding keys (and crops without hints) at 1: their weights are 0 anyway
+            locality = np.ones((b, kmax, (h // QUERY_STRIDE) * (w // QUERY_STRIDE)), np.float32)
+            for i, near in enumerate(reaches):
+                if near is not None:
+                    locality[i, : len(near)] = near
+            locality = torch.from_numpy(locality)
         rng = np.random.default_rng([cfg.seed, 3, step])
         q = np.stack([rng.choice(h * w, size=min(cfg.queries, h * w), replace=False) for _ in range(b)])
         auto_q = np.stack([a.reshape(-1, 2)[qi] for a, qi in zip(autos, q)]) / AB_NORM  # (B, n, 2)
@@ -191,7 +203,7 @@ class _Trainer:
         keys = Keys(torch.from_numpy(index), torch.from_numpy(residual), torch.from_numpy(logw))
         reach = Reach(self.head.sigmas, unit, self.head.edge_weights, self.head.alpha)
         change = attend_batch(emb, beta, keys, torch.from_numpy(q), self.head.config.heads, reach,
-                              edge=torch.from_numpy(np.ascontiguousarray(edge)), auto=auto)
+                              edge=torch.from_numpy(np.ascontiguousarray(edge)), auto=auto, locality=locality)
         pred = torch.from_numpy(auto_q) + change
         err = (pred - torch.from_numpy(true_q)) ** 2  # (B, n, 2)
         loss = err[torch.from_numpy(~mask_q)].mean()  # hinted pixels are set to the hint at inference

@@ -70,7 +70,7 @@ from ..base import onnx_session, run_onnx
 from .config import HintHeadEntry
 
 __all__ = ["CELL", "MAX_KEYS", "UNIT_SIZE", "Keys", "Reach", "hint_keys", "bin_prior", "attend", "geodesic_locality",
-           "HintHead"]
+           "key_locality", "HintHead"]
 
 #: Side (working px) of the cells hints are pooled into; each hinted cell is one key.
 CELL = 4
@@ -369,6 +369,42 @@ def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: f
     return out
 
 
+def key_locality(setting: tuple[float, float, float, float], L: np.ndarray, auto_ab: np.ndarray, guide,
+                 out: np.ndarray | None = None, centers: np.ndarray | None = None,
+                 long_side: int | None = None) -> np.ndarray:
+    """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`), for the
+    locality ``setting`` (tau, kappa, sigma, rho0) of a head (step 3b).
+
+    A key's weight at a query is ``exp(-d / tau)``, ``d`` the geodesic distance from the key
+    (:func:`geodesic_locality`, over the lightness and the automatic a*b* before any hint), each step
+    costing less where the network itself finds the hinted colour plausible: there ``rho``, the
+    probability its bins (``out``, the network's output at the queries' grid, and their
+    ``centers``) give to colours within about ``sigma`` a*b* units of the hint, over ``rho0``. A true
+    colour fills its object and whatever joins it that may have that colour; a colour the photo
+    does not support stays near where it was put, and no hint jumps to a part of the picture it
+    does not join (the seam between two photos). ``long_side``: the longer side of the photo ``L``
+    is cut from (a training crop); by default ``L``'s own.
+    """
+    tau, kappa, sigma, rho0 = setting
+    h, w = L.shape
+    s = QUERY_STRIDE
+    keys = hint_keys(guide.ab, guide.mask, np.zeros_like(auto_ab))  # residual: the hinted colours / AB_NORM
+    ky, kx = np.divmod(keys.index, w)
+    edge = pool(np.moveaxis(edge_features(L, auto_ab), -1, 0), s)  # (3, H/s, W/s)
+    ease = group = None
+    if out is not None and centers is not None and len(centers):
+        q = len(centers)
+        z = out[:q].reshape(q, -1)
+        p = np.exp(z - z.max(axis=0, keepdims=True))
+        p /= p.sum(axis=0, keepdims=True)  # (Q, n): the network's distribution at each query
+        colours, group = np.unique(keys.residual, axis=0, return_inverse=True)  # one hint, one colour: one search
+        d2 = np.square(colours[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (G, Q)
+        rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (G, n)
+        ease = np.minimum(rho / np.float32(rho0), 1)
+    return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / (long_side or max(h, w)), tau,
+                             kappa, ease, None if group is None else group.ravel())
+
+
 def _grid_edges(edge: np.ndarray, step: float, kappa: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The 8-connected grid of ``edge``'s cells: each step's two cells, its cost (see :func:`geodesic_locality`),
     and the number of cells."""
@@ -442,38 +478,11 @@ class HintHead:
 
     def key_locality(self, L: np.ndarray, auto_ab: np.ndarray, guide, out: np.ndarray | None = None,
                      centers: np.ndarray | None = None) -> np.ndarray | None:
-        """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`); None for a head
-        without one (step 3b).
-
-        A key's weight at a query is ``exp(-d / tau)``, ``d`` the geodesic distance from the key
-        (:func:`geodesic_locality`, over the lightness and the automatic a*b* before any hint), each step
-        costing less where the network itself finds the hinted colour plausible: there ``rho``, the
-        probability its bins (``out``, the network's output at the queries' grid, and their
-        ``centers``) give to colours within about ``sigma`` a*b* units of the hint, over ``rho0``. A true
-        colour fills its object and whatever joins it that may have that colour; a colour the photo
-        does not support stays near where it was put, and no hint jumps to a part of the picture it
-        does not join (the seam between two photos).
-        """
+        """Each key's locality at the queries' blocks (:func:`key_locality` with this head's setting); None for
+        a head without one (step 3b)."""
         if self.locality is None:
             return None
-        tau, kappa, sigma, rho0 = self.locality
-        h, w = L.shape
-        s = QUERY_STRIDE
-        keys = hint_keys(guide.ab, guide.mask, np.zeros_like(auto_ab))  # residual: the hinted colours / AB_NORM
-        ky, kx = np.divmod(keys.index, w)
-        edge = pool(np.moveaxis(edge_features(L, auto_ab), -1, 0), s)  # (3, H/s, W/s)
-        ease = group = None
-        if out is not None and centers is not None and len(centers):
-            q = len(centers)
-            z = out[:q].reshape(q, -1)
-            p = np.exp(z - z.max(axis=0, keepdims=True))
-            p /= p.sum(axis=0, keepdims=True)  # (Q, n): the network's distribution at each query
-            colours, group = np.unique(keys.residual, axis=0, return_inverse=True)  # one hint, one colour: one search
-            d2 = np.square(colours[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (G, Q)
-            rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (G, n)
-            ease = np.minimum(rho / np.float32(rho0), 1)
-        return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / max(h, w), tau, kappa, ease,
-                                 None if group is None else group.ravel())
+        return key_locality(self.locality, L, auto_ab, guide, out, centers)
 
     def propagate(self, feats: np.ndarray, x: np.ndarray, guide, auto_ab: np.ndarray,
                   locality: np.ndarray | None = None) -> np.ndarray:

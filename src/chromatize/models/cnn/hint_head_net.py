@@ -82,7 +82,8 @@ class HintHeadNet(nn.Module):
 
 
 def attend_batch(emb: torch.Tensor, beta: torch.Tensor, keys: Keys, queries: torch.Tensor, heads: int, reach: Reach,
-                 *, edge: torch.Tensor | None = None, auto: torch.Tensor | None = None) -> torch.Tensor:
+                 *, edge: torch.Tensor | None = None, auto: torch.Tensor | None = None,
+                 locality: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`chromatize.models.cnn.hint_head.attend` for a batch, at the query pixels only.
 
     Parameters
@@ -100,6 +101,9 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, keys: Keys, queries: tor
         colour (see the numpy ``attend``).
     edge : (B, C, H, W) per-pixel features compared between query and key, optional
     auto : (B, 2, H, W) automatic a*b* / AB_NORM; needed with ``alpha``
+    locality : (B, K, H/s * W/s) each key's factor in 0..1 at the blocks of s = QUERY_STRIDE px
+        (:func:`chromatize.models.cnn.hint_head.key_locality`), optional: as in the numpy ``attend``,
+        the keys' attention is multiplied by it, the null slot's is not
 
     Returns
     -------
@@ -123,6 +127,11 @@ def attend_batch(emb: torch.Tensor, beta: torch.Tensor, keys: Keys, queries: tor
         gk = torch.gather(g, 2, index[:, None, :].expand(-1, g.shape[1], -1))  # (B, C, K)
         diff2 = (gq[:, :, :, None] - gk[:, :, None, :]) ** 2  # (B, C, n, K)
         z = z - torch.einsum("hc,bcnk->bhnk", reach.edge_weights, diff2)
+    if locality is not None:
+        s = QUERY_STRIDE
+        cell = (qy // s) * (w // s) + qx // s  # (B, n): each query's block
+        near = torch.gather(locality, 2, cell[:, None, :].expand(-1, locality.shape[1], -1))  # (B, K, n)
+        z = z + torch.log(near.clamp_min(1e-30)).transpose(1, 2)[:, None]  # a factor on exp(z): a log on z
     null = torch.gather(beta.reshape(b, h * w), 1, queries)  # (B, n)
     z = torch.cat([null[:, :, None], z.permute(0, 2, 1, 3).reshape(b, queries.shape[1], -1)], dim=2)
     p = torch.softmax(z, dim=2)[:, :, 1:].reshape(b, queries.shape[1], heads, -1).sum(dim=2)  # (B, n, K)
