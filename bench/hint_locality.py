@@ -46,9 +46,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sigmas", type=float, nargs="+", default=[10, 15, 20])
     ap.add_argument("--rho0s", type=float, nargs="+", default=[0.2, 0.3, 0.4])
     ap.add_argument("--max-ratio", type=float, default=0.09)
+    ap.add_argument("--model", default="cnn", help="a bundled model or a model folder with a hint head")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    model = load_model("cnn")
+    model = load_model(args.model)
     files = sorted(list_images([args.data / args.leak_set]))
     leak_photos = [read_image(f).rgb for f in files[: args.leak_photos]]
     rest = files[args.leak_photos: args.leak_photos + args.sweep_photos]

@@ -3,7 +3,7 @@
 Rows: the bundled sample parrots (kodim23) with one yellow hint on the red
 parrot's head, and the two-photo composite of bench/hint_leak.py's kind (kodim05
 | kodim23, a blue hint on the left photo). Columns: the gray input, the automatic
-result, the hint with the head as it was (no locality), the hint with the shipped
+result, the hint with the shipped head without its locality, the hint with the shipped
 locality. The hint is marked by a small white square.
 
     python bench/hint_reach_figure.py --out docs/gallery/hint_locality.jpg
