@@ -11,7 +11,11 @@ margin under the issue's 0.10) and whose hinted photo changes by at least 5.
     python bench/hint_locality.py --data ../shared/datasets          # round 1's grid (docs/sweeps/locality_grid.json,
                                                                       # measured with round 1's code: see docs/models/cnn.md)
     python bench/hint_locality.py --data ../shared/datasets --leak-photos 48 --taus 128 --kappas 10 \
-        --sigmas 15 --rho0s 0.3 --max-ratio 0.05                       # the shipped setting, round 2's draw
+        --sigmas 15 --rho0s 0.3 --max-ratio 0.05                       # round 2's setting and draw
+    python bench/hint_locality.py --data ../shared/datasets --leak-photos 48 --taus 48 64 96 128 \
+        --kappas 10 20 --sigmas 15 --rho0s 0.3 0.6 --max-ratio 0.05 \
+        --model runs/hints_loc/best                                   # round 3: the shipped setting, for the
+                                                                      # head retrained with the locality
 """
 
 from __future__ import annotations
