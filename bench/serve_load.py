@@ -223,7 +223,8 @@ def section(args, command: str, edit: dict, loads: list[dict], split: list[list[
         "## The web server: edit latency and load",
         "",
         f"Measured {when} on {platform.machine()} ({os.cpu_count()} CPUs; load average {args.load:.1f} when it "
-        f"started, {os.getloadavg()[0]:.1f} when it ended: other jobs were sharing the CPUs), model "
+        f"started, {os.getloadavg()[0]:.1f} when it ended, its own load included: "
+        f"{'the machine was otherwise idle' if args.load < 1 else 'other jobs may have been sharing the CPUs'}), model "
         f"`{args.model}`, `--workers {args.workers}`, a 512x512 PNG (a bundled sample photo), client and server on "
         "127.0.0.1, with:",
         "",
