@@ -12,6 +12,7 @@ without the flip. What it costs: one more network run per photo.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from chromatize.metrics import compute_all
 from chromatize.models import load_model
 from chromatize.pool import load_pool
 
-FOLDERS = ("bsds500/train", "bsds500/test", "scenes", "train_pool")
+sys.path.insert(0, str(Path(__file__).parent))
+from hint_val import FOLDERS  # noqa: E402  the training folders of the shipped models
 METRICS = ["psnr_rgb", "ciede2000_mean", "colorfulness_ratio"]
 
 

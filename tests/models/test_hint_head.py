@@ -104,12 +104,26 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     pad = lambda a, v: np.concatenate([a, np.full((2,) + a.shape[1:], v, a.dtype)])[None]  # noqa: E731
     padded = Keys(torch.from_numpy(pad(index, 0)), torch.from_numpy(pad(residual, 0.0)),
                   torch.from_numpy(pad(logw, -np.inf)))
-    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None], padded,
-                       torch.arange(h * w)[None], heads,
-                       Reach(torch.from_numpy(sigmas), torch.tensor([2.0]), torch.from_numpy(edge_w), 0.6),
-                       edge=torch.from_numpy(edge.transpose(2, 0, 1))[None],
-                       auto=torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None])
-    np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
+
+    def torch_attend(locality=None):
+        got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None], padded,
+                           torch.arange(h * w)[None], heads,
+                           Reach(torch.from_numpy(sigmas), torch.tensor([2.0]), torch.from_numpy(edge_w), 0.6),
+                           edge=torch.from_numpy(edge.transpose(2, 0, 1))[None],
+                           auto=torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None], locality=locality)
+        return got[0].numpy().reshape(h, w, 2) * AB_NORM
+
+    np.testing.assert_allclose(torch_attend(), want, rtol=1e-4, atol=1e-4)
+    # with a locality: training (torch, per query pixel) and inference (numpy, per block) weigh each key by
+    # its factor at the query's block alike
+    s = QUERY_STRIDE
+    near = rng.uniform(size=(3, (h // s) * (w // s))).astype(np.float32)
+    near[0, -1] = 0.0  # a block the first key does not reach
+    per_pixel = near.reshape(3, h // s, w // s).repeat(s, axis=1).repeat(s, axis=2).reshape(3, -1)
+    local = attend(emb.reshape(heads, dim, h, w), beta, keys, Reach(sigmas, 2.0, edge_w, 0.6), edge=edge,
+                   auto_ab=auto, locality=per_pixel)
+    np.testing.assert_allclose(torch_attend(torch.from_numpy(pad(near, 1.0))), local, rtol=1e-4, atol=1e-4)
+    assert np.abs(local - want).max() > 0.1  # the locality changed the result
     # alpha 0 spreads residuals only; alpha 1 at a pixel attending to one key alone gives that key's hinted colour
     plain = attend(emb.reshape(heads, dim, h, w), beta, keys, Reach(sigmas, 2.0, edge_w), edge=edge)
     assert np.abs(plain - want).max() > 0.1
@@ -120,34 +134,6 @@ def test_attention_numpy_matches_torch_and_respects_padding():
     # far from every key and with a large null logit, nothing changes
     quiet = attend(emb.reshape(heads, dim, h, w), np.full((h, w), 50.0, np.float32), keys, Reach(sigmas))
     assert np.abs(quiet).max() < 1e-6
-
-
-def test_attention_with_locality_matches_between_numpy_and_torch():
-    # training (torch, per query pixel) and inference (numpy) weigh each key by its locality at the query's block
-    rng = np.random.default_rng(1)
-    heads, dim, h, w = 2, 4, 8, 12
-    emb = rng.normal(size=(heads * dim, h, w)).astype(np.float32)
-    beta = rng.normal(size=(h, w)).astype(np.float32)
-    index = np.array([5, 40, 77], np.int64)
-    residual = rng.normal(size=(3, 2)).astype(np.float32) / 5
-    logw = np.zeros(3, np.float32)
-    sigmas = np.array([3.0, 20.0], np.float32)
-    auto = rng.normal(size=(h, w, 2)).astype(np.float32) * 20
-    s = QUERY_STRIDE
-    near = rng.uniform(size=(3, (h // s) * (w // s))).astype(np.float32)
-    near[0, -1] = 0.0  # a block the first key does not reach
-    per_pixel = near.reshape(3, h // s, w // s).repeat(s, axis=1).repeat(s, axis=2).reshape(3, -1)
-    want = attend(emb.reshape(heads, dim, h, w), beta, Keys(index, residual, logw), Reach(sigmas, 2.0, alpha=0.5),
-                  auto_ab=auto, locality=per_pixel)
-    got = attend_batch(torch.from_numpy(emb)[None], torch.from_numpy(beta)[None, None],
-                       Keys(*(torch.from_numpy(a)[None] for a in (index, residual, logw))), torch.arange(h * w)[None],
-                       heads, Reach(torch.from_numpy(sigmas), torch.tensor([2.0]), None, 0.5),
-                       auto=torch.from_numpy(auto.transpose(2, 0, 1) / AB_NORM)[None],
-                       locality=torch.from_numpy(near)[None])
-    np.testing.assert_allclose(got[0].numpy().reshape(h, w, 2) * AB_NORM, want, rtol=1e-4, atol=1e-4)
-    plain = attend(emb.reshape(heads, dim, h, w), beta, Keys(index, residual, logw), Reach(sigmas, 2.0, alpha=0.5),
-                   auto_ab=auto)
-    assert np.abs(plain - want).max() > 0.1  # the locality changed the result
 
 
 def test_training_step_weighs_the_keys_by_the_locality(tmp_path):

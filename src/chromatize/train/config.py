@@ -110,7 +110,8 @@ class HintTrainConfig:
     prior_gamma: float = 0.1
     prior_sigma: float = 10.0  #: its width, a*b* units
     #: "tau,kappa,sigma,rho0" of the hints' locality (:attr:`chromatize.models.cnn.config.HintHeadEntry.locality`),
-    #: used in training and validation and saved with the head; "" = that of ``init_head``'s model (none without one); "none"
+    #: used in training and validation and saved with the head; "" = that of ``init_head``'s model (none without
+    #: one); "none"
     locality: str = ""
     mix: str = ""  #: sampling weights of the sources, as :attr:`TrainConfig.mix` (and the same split)
     holdout: tuple = ()  #: folders held out, as :attr:`TrainConfig.holdout`

@@ -163,16 +163,19 @@ class _Trainer:
         autos, keys, reaches = [], [], []
         for i in range(b):  # as CNNColorizer._with_head at inference: the locality, the prior, the keys
             hint_ab = np.moveaxis(hints[i, :2], 0, -1) * AB_NORM
-            o, near = out[i], None
+            o, near, auto = out[i], None, None
             if self.locality is not None and hints[i, 2].any():
-                near = key_locality(self.locality, L[i, 0], self.auto.decode_to(o, (h, w)),
-                                    Guide(hint_ab, hints[i, 2]), o, self.auto.centers, cfg.long_side)
+                auto = self.auto.decode_to(o, (h, w))  # before any hint: what the locality's edges are read from
+                near = key_locality(self.locality, L[i, 0], auto, Guide(hint_ab, hints[i, 2]), o, self.auto.centers,
+                                    cfg.long_side)
             if cfg.prior_gamma and hints[i, 2].any():
                 o = o.copy()
                 reach = 1.0 if near is None else near.max(axis=0).reshape(o.shape[1:])
                 o[: len(self.auto.centers)] += bin_prior(self.auto.centers, hint_ab, hints[i, 2], cfg.prior_gamma,
                                                          cfg.prior_sigma)[:, None, None] * reach
-            auto = self.auto.decode_to(o, (h, w))
+                auto = None
+            if auto is None:
+                auto = self.auto.decode_to(o, (h, w))
             autos.append(auto)
             keys.append(hint_keys(hint_ab, hints[i, 2], auto))
             reaches.append(near)
