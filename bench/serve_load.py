@@ -140,8 +140,8 @@ def breakdown(args, rgb: np.ndarray) -> list[list[str]] | None:
     from chromatize.models.levin import DIRECT_MAX_PIXELS, propagate
 
     model = load_model(args.model)
-    if not isinstance(model, NetColorizer) or model.hint_channels:
-        return None  # only a net that takes hints by propagation
+    if not isinstance(model, NetColorizer) or model.hint_channels or model.hint_head is not None:
+        return None  # only a net that takes hints by propagation (not by hint channels or a learned head)
     L = lightness(rgb)
     wh, ww = model.work_shape(*L.shape)
     small = np.ascontiguousarray(cv2.resize(L, (ww, wh), interpolation=cv2.INTER_AREA))

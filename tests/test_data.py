@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -69,13 +71,14 @@ def test_load_pool_holds_out_the_seeded_fifth(tmp_path, rng):
 
     def load_split(data, long_side, val_split, seed):
         pool = load_pool(data, long_side, val_split, seed)
+        assert [Path(f).name for f in pool.val_files] == [f"p{i:02d}.png" for i in val_idx[:len(pool.val)]]
         return pool.train, pool.val
 
     for i in range(11):
         Image.fromarray(make_photo(rng, 20 + i, 40)).save(tmp_path / f"p{i:02d}.png")
+    val_idx, _ = seeded_split(11, 2, np.random.default_rng(3))
     train, val = load_split([tmp_path], 32, 200, seed=3)
     assert (len(train), len(val)) == (9, 2)  # at most a fifth is held out
-    val_idx, _ = seeded_split(11, 2, np.random.default_rng(3))
     assert [v.shape[0] for v in val] == [round((20 + i) * 32 / 40) for i in val_idx]  # files are read in name order
     assert load_split([tmp_path], 32, 0, seed=3)[1] == []
     with pytest.raises(ValueError, match="need at least 2"):

@@ -9,7 +9,7 @@ the split) with the photos themselves, decoded in memory
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -31,6 +31,7 @@ class TrainingPool:
     train_sources: list[str]
     val_sources: list[str]
     holdout_sources: list[str]  #: the held-out photos' groups (their own folders)
+    val_files: list[str] = field(default_factory=list)  #: the validation photos' files (to read at another size)
 
 
 def load_pool(data: Sequence[str | os.PathLike], long_side: int, val_split: int, seed: int, *, mix: str = "",
@@ -55,4 +56,5 @@ def load_pool(data: Sequence[str | os.PathLike], long_side: int, val_split: int,
     photos = [photos[i] for i in keep]
     tr, va, ho = split_by_source(src, val_split, seed, mix, holdout, holdout_groups)
     return TrainingPool([photos[i] for i in tr], [photos[i] for i in va], [photos[i] for i in ho],
-                        [src.sources[i] for i in tr], [src.sources[i] for i in va], [src.groups[i] for i in ho])
+                        [src.sources[i] for i in tr], [src.sources[i] for i in va], [src.groups[i] for i in ho],
+                        [str(src.files[i]) for i in va])

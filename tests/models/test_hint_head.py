@@ -359,6 +359,27 @@ def test_a_plausible_colour_travels_far_but_only_through_what_joins_it():
     assert far_reach([60, 0], barrier, red) < 0.01  # red is plausible beyond it, but does not join the hint
 
 
+def test_rival_lets_farther_hints_compete_but_not_reach_further():
+    from chromatize.hints import Guide
+    from chromatize.models.cnn.hint_head import key_locality
+
+    h, w = 32, 64
+    L = np.full((h, w), 50, np.float32)
+    L[:, 32:] = 90  # an edge between the two hints
+    auto = np.zeros((h, w, 2), np.float32)
+    guide = Guide(np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.float32))
+    guide.mask[16, 4], guide.ab[16, 4] = 1, (40, 0)
+    one = {r: key_locality((64.0, 5.0, 15.0, 0.3, r), L, auto, guide) for r in (1.0, 0.5)}
+    np.testing.assert_array_equal(one[1.0], one[0.5])  # one hint: its reach is its own
+    guide.mask[16, 60], guide.ab[16, 60] = 1, (0, 40)
+    own, half = (key_locality((64.0, 5.0, 15.0, 0.3, r), L, auto, guide) for r in (1.0, 0.5))
+    top = own.max(axis=0)
+    np.testing.assert_array_equal(half.max(axis=0), top)  # how far colour reaches: unchanged
+    np.testing.assert_allclose(half, top * np.sqrt(own / top), rtol=1e-5)
+    near_right = (16 // 4) * (w // 4) + 14  # a block beside the right hint
+    assert own[0, near_right] < 0.001 < 0.01 < half[0, near_right] < 0.05 * half[1, near_right]  # competes, weaker
+
+
 def test_the_shipped_head_keeps_a_hint_on_its_photo():
     """Issue 20: the left halves of two sample photos side by side, a contradicting hint on the left one."""
     from chromatize.batch import sample_images
@@ -399,7 +420,7 @@ def test_a_head_trained_from_the_shipped_one_keeps_its_locality_and_split_settin
     assert saved["mix"] == "equal" and any((tmp_path / "s").iterdir())  # the split settings, the store used
 
 
-def test_locality_setting_reads_four_numbers_none_or_the_init_heads(tmp_path):
+def test_locality_setting_reads_four_or_five_numbers_none_or_the_init_heads(tmp_path):
     from chromatize.train.config import HintTrainConfig
     from chromatize.train.hints import read_locality
 
@@ -408,8 +429,9 @@ def test_locality_setting_reads_four_numbers_none_or_the_init_heads(tmp_path):
         load_model("cnn").hint_head.locality
     assert read_locality(HintTrainConfig(init_head=str(bundled_model_dir("cnn")), locality="none")) is None
     assert read_locality(HintTrainConfig(init_head="default")) == load_model("cnn").hint_head.locality
-    assert read_locality(HintTrainConfig(locality=" 64, 5, 10, 0.5 ")) == (64.0, 5.0, 10.0, 0.5)
-    for bad in ("1,2,3", "a,b,c,d", "1,2,3,4,5", "-1,2,3,0.5", "1,2,3,2"):
+    assert read_locality(HintTrainConfig(locality=" 64, 5, 10, 0.5 ")) == (64.0, 5.0, 10.0, 0.5, 1.0)  # rival 1
+    assert read_locality(HintTrainConfig(locality="64,5,10,0.5,0.25")) == (64.0, 5.0, 10.0, 0.5, 0.25)
+    for bad in ("1,2,3", "a,b,c,d", "1,2,3,0.5,2", "1,2,3,0.5,-1", "1,2,3,0.5,1,1", "-1,2,3,0.5", "1,2,3,2"):
         with pytest.raises(ValueError, match="locality"):
             read_locality(HintTrainConfig(locality=bad))
     (tmp_path / "config.json").write_text("[1]")

@@ -109,7 +109,7 @@ class HintTrainConfig:
     #: and in the saved model; 0: none. The shipped head's setting.
     prior_gamma: float = 0.1
     prior_sigma: float = 10.0  #: its width, a*b* units
-    #: "tau,kappa,sigma,rho0" of the hints' locality (:attr:`chromatize.models.cnn.config.HintHeadEntry.locality`),
+    #: "tau,kappa,sigma,rho0[,rival]" of the hints' locality (:attr:`chromatize.models.cnn.config.HintHeadEntry.locality`),
     #: used in training and validation and saved with the head; "" = that of ``init_head``'s model (none without
     #: one); "none"
     locality: str = ""

@@ -93,18 +93,20 @@ def draw_hint_batch(photos: Sequence[np.ndarray], config: HintTrainConfig,
     return np.concatenate(Ls), np.concatenate(abs_), np.concatenate(hints)
 
 
-def read_locality(config: HintTrainConfig) -> tuple[float, float, float, float] | None:
+def read_locality(config: HintTrainConfig) -> tuple[float, ...] | None:
     """The locality a run validates and saves its head with (:attr:`HintTrainConfig.locality`).
 
     >>> read_locality(HintTrainConfig(locality="128,10,15,0.3"))
-    (128.0, 10.0, 15.0, 0.3)
+    (128.0, 10.0, 15.0, 0.3, 1.0)
+    >>> read_locality(HintTrainConfig(locality="48,10,15,0.3,0.5"))
+    (48.0, 10.0, 15.0, 0.3, 0.5)
     >>> read_locality(HintTrainConfig(locality="none")) is None
     True
 
     Raises
     ------
     ValueError
-        If the setting is not four numbers (or "none"), or ``init_head``'s config does not read.
+        If the setting is not four or five numbers (or "none"), or ``init_head``'s config does not read.
     """
     text = config.locality.strip()
     if text == "none" or (not text and not config.init_head):
@@ -121,14 +123,14 @@ def read_locality(config: HintTrainConfig) -> tuple[float, float, float, float] 
         numbers = [float(v) for v in parts]
     except ValueError:
         numbers = []
-    if len(numbers) != len(LOCALITY_KEYS):
-        raise ValueError(f"locality must be 'none' or four numbers {','.join(LOCALITY_KEYS)}, got {text!r}")
+    if len(numbers) not in (4, 5):
+        raise ValueError(f"locality must be 'none' or four or five numbers {','.join(LOCALITY_KEYS)}, got {text!r}")
     return parse_locality(dict(zip(LOCALITY_KEYS, numbers)), "locality")
 
 
 class _Trainer:
     def __init__(self, config: HintTrainConfig, base: torch.nn.Module, folder, photos: list[np.ndarray],
-                 locality: tuple[float, float, float, float] | None = None):
+                 locality: tuple[float, ...] | None = None):
         self.config, self.base, self.folder, self.photos = config, base, folder, photos
         head_cfg = HintHeadConfig(**{**config.head, "feat_channels": base.config.widths[2]})
         with torch.random.fork_rng(devices=[]):

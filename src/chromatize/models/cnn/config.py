@@ -126,8 +126,11 @@ class HintHeadEntry:
     #: (tau, kappa, sigma, rho0) of the hints' locality (:meth:`chromatize.models.cnn.hint_head.HintHead.key_locality`):
     #: a hint's weight falls as exp(-d / tau) with the geodesic distance d (px at UNIT_SIZE, each step costing
     #: 1 + kappa x the edge features' change), except where the network finds the hinted colour plausible
-    #: (its probability within sigma a*b* units, over rho0); None: no locality.
-    locality: tuple[float, float, float, float] | None = None
+    #: (its probability within sigma a*b* units, over rho0). The fifth number, rival (0..1), is how far a farther
+    #: hint still competes where a nearer one reaches: each hint's weight is the nearest hint's locality times
+    #: (its own over the nearest's) ** rival; 1 (the default, and every head before it): each its own. None: no
+    #: locality.
+    locality: tuple[float, float, float, float, float] | None = None
 
     @classmethod
     def from_dict(cls, entry: object, where: str | os.PathLike) -> "HintHeadEntry":
@@ -180,12 +183,12 @@ class HintHeadEntry:
 
 #: The bounds of each number of the hint head's small entries: (low, high, low_open).
 _PAIR_BOUNDS = {"gamma": (0.0, 100.0, False), "sigma": (0.0, 1000.0, True), "tau": (0.0, 1e6, True),
-                "kappa": (0.0, 1e6, False), "rho0": (0.0, 1.0, True)}
-#: The numbers of the hint head's ``locality`` entry, in order.
-LOCALITY_KEYS = ("tau", "kappa", "sigma", "rho0")
+                "kappa": (0.0, 1e6, False), "rho0": (0.0, 1.0, True), "rival": (0.0, 1.0, False)}
+#: The numbers of the hint head's ``locality`` entry, in order (``rival`` may be left out: 1).
+LOCALITY_KEYS = ("tau", "kappa", "sigma", "rho0", "rival")
 
 
-def parse_locality(entry: object, where: str) -> tuple[float, float, float, float] | None:
+def parse_locality(entry: object, where: str) -> tuple[float, float, float, float, float] | None:
     """A hint head's ``locality`` entry (a dict of :data:`LOCALITY_KEYS`) checked and typed; None stays None.
 
     Raises
@@ -193,6 +196,8 @@ def parse_locality(entry: object, where: str) -> tuple[float, float, float, floa
     ModelFormatError
         Naming ``where`` and the offending key.
     """
+    if isinstance(entry, dict) and "rival" not in entry:
+        entry = {**entry, "rival": 1.0}  # saved before rival existed: each hint its own locality
     return _read_pair(entry, where, "locality", LOCALITY_KEYS)
 
 

@@ -369,11 +369,11 @@ def geodesic_locality(edge: np.ndarray, sources: np.ndarray, step: float, tau: f
     return out
 
 
-def key_locality(setting: tuple[float, float, float, float], L: np.ndarray, auto_ab: np.ndarray, guide,
+def key_locality(setting: tuple[float, ...], L: np.ndarray, auto_ab: np.ndarray, guide,
                  out: np.ndarray | None = None, centers: np.ndarray | None = None,
                  long_side: int | None = None) -> np.ndarray:
     """Each key's locality (K, H/s * W/s) at the queries' blocks (s = :data:`QUERY_STRIDE`), for the
-    locality ``setting`` (tau, kappa, sigma, rho0) of a head (step 3b).
+    locality ``setting`` (tau, kappa, sigma, rho0[, rival]) of a head (step 3b).
 
     A key's weight at a query is ``exp(-d / tau)``, ``d`` the geodesic distance from the key
     (:func:`geodesic_locality`, over the lightness and the automatic a*b* before any hint), each step
@@ -384,8 +384,15 @@ def key_locality(setting: tuple[float, float, float, float], L: np.ndarray, auto
     does not support stays near where it was put, and no hint jumps to a part of the picture it
     does not join (the seam between two photos). ``long_side``: the longer side of the photo ``L``
     is cut from (a training crop); by default ``L``'s own.
+
+    Where several hints reach a block, ``rival`` (default 1) says how far the farther ones still
+    compete with the nearest: each key's weight is the nearest key's locality times (its own over
+    the nearest's) ** rival. How far colour reaches is the nearest hint's business, as with one
+    hint (whose weights ``rival`` does not change); which of the hints that reach a block it
+    takes is then more the attention's (what the block looks like) and less their distance.
     """
-    tau, kappa, sigma, rho0 = setting
+    tau, kappa, sigma, rho0, *rest = setting
+    rival = rest[0] if rest else 1.0
     h, w = L.shape
     s = QUERY_STRIDE
     keys = hint_keys(guide.ab, guide.mask, np.zeros_like(auto_ab))  # residual: the hinted colours / AB_NORM
@@ -401,8 +408,12 @@ def key_locality(setting: tuple[float, float, float, float], L: np.ndarray, auto
         d2 = np.square(colours[:, None] * np.float32(AB_NORM) - centers[None]).sum(axis=-1)  # (G, Q)
         rho = np.exp(-d2 / np.float32(2 * sigma * sigma)) @ p  # (G, n)
         ease = np.minimum(rho / np.float32(rho0), 1)
-    return geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / (long_side or max(h, w)), tau,
+    near = geodesic_locality(edge, (ky // s) * (w // s) + kx // s, s * UNIT_SIZE / (long_side or max(h, w)), tau,
                              kappa, ease, None if group is None else group.ravel())
+    if rival == 1 or len(near) < 2:
+        return near
+    top = near.max(axis=0, keepdims=True)
+    return (top * (near / np.maximum(top, np.float32(1e-30))) ** np.float32(rival)).astype(np.float32)
 
 
 def _grid_edges(edge: np.ndarray, step: float, kappa: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -451,7 +462,7 @@ class HintHead:
         self.refine_reach = entry.refine_reach
         #: (gamma, sigma) of the hints' prior on the colour bins; None: none.
         self.prior = entry.bin_prior
-        #: (tau, kappa) of the hints' edge-aware locality (step 3b); None: none.
+        #: (tau, kappa, sigma, rho0, rival) of the hints' edge-aware locality (step 3b); None: none.
         self.locality = entry.locality
 
     @classmethod
