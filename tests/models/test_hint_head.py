@@ -275,7 +275,9 @@ def test_bad_hint_head_entries_are_one_line_errors(trained_head, tmp_path):
                        ({**config["hint_head"], "edge_weights": [[-1, 0, 0]] * 4}, "edge_weights"),
                        ({**config["hint_head"], "alpha": 2}, "alpha"),
                        ({**config["hint_head"], "bin_prior": {"gamma": 0.1}}, "bin_prior"),
-                       ({**config["hint_head"], "bin_prior": {"gamma": -1, "sigma": 10}}, "gamma")]:
+                       ({**config["hint_head"], "bin_prior": {"gamma": -1, "sigma": 10}}, "gamma"),
+                       ({**config["hint_head"], "locality": {"tau": 64, "kappa": 10, "sigma": 15, "rho0": 0.3,
+                                                             "rival": 1.5}}, "rival")]:
         (folder / "config.json").write_text(json.dumps({**config, "hint_head": bad}))
         with pytest.raises(ModelFormatError, match=words) as err:
             load_model(folder)
@@ -361,6 +363,7 @@ def test_a_plausible_colour_travels_far_but_only_through_what_joins_it():
 
 def test_rival_lets_farther_hints_compete_but_not_reach_further():
     from chromatize.hints import Guide
+    from chromatize.models.cnn.config import parse_locality
     from chromatize.models.cnn.hint_head import key_locality
 
     h, w = 32, 64
@@ -378,6 +381,8 @@ def test_rival_lets_farther_hints_compete_but_not_reach_further():
     np.testing.assert_allclose(half, top * np.sqrt(own / top), rtol=1e-5)
     near_right = (16 // 4) * (w // 4) + 14  # a block beside the right hint
     assert own[0, near_right] < 0.001 < 0.01 < half[0, near_right] < 0.05 * half[1, near_right]  # competes, weaker
+    saved_before = {"tau": 64, "kappa": 10, "sigma": 15, "rho0": 0.3}  # a config.json from before rival
+    assert parse_locality(saved_before, "config.json") == (64.0, 10.0, 15.0, 0.3, 1.0)
 
 
 def test_the_shipped_head_keeps_a_hint_on_its_photo():
