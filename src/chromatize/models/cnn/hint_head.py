@@ -388,8 +388,9 @@ def key_locality(setting: tuple[float, ...], L: np.ndarray, auto_ab: np.ndarray,
     Where several hints reach a block, ``rival`` (default 1) says how far the farther ones still
     compete with the nearest: each key's weight is the nearest key's locality times (its own over
     the nearest's) ** rival. How far colour reaches is the nearest hint's business, as with one
-    hint (whose weights ``rival`` does not change); which of the hints that reach a block it
-    takes is then more the attention's (what the block looks like) and less their distance.
+    hint (one colour: one search, whose weights ``rival`` does not change); which of the hints
+    that reach a block it takes is then more the attention's (what the block looks like) and
+    less their distance.
     """
     tau, kappa, sigma, rho0, *rest = setting
     rival = rest[0] if rest else 1.0
