@@ -85,16 +85,16 @@ def main(argv=None) -> int:
         t = time.time()
         model.hint_head.locality = setting
         lk = leak(model, leak_photos)
-        two = leak(model, leak_photos, second=True)["mean_ratio"] if args.second else float("nan")
+        two = leak(model, leak_photos, second=True)["mean_ratio"] if args.second else None
         sw = sweep_score(model, sweep_photos, counts, patch=5)
         mean = float(np.mean([sw[f"psnr_{n}"] for n in counts]))
         rows.append({"locality": setting, **lk, "second_ratio": two, **sw, "sweep_mean": mean})
         shown = ("-",) * 5 if setting is None else setting
         print("| " + " | ".join(f"{v:g}" if v != "-" else v for v in shown) + f" | {lk['left']:.2f} | {lk['right']:.2f} | "
-              f"{lk['mean_ratio']:.3f} | {two:.3f} | " + " / ".join(f"{sw[f'psnr_{n}']:.2f}" for n in counts)
+              f"{lk['mean_ratio']:.3f} | {'-' if two is None else f'{two:.3f}'} | " + " / ".join(f"{sw[f'psnr_{n}']:.2f}" for n in counts)
               + f" | {mean:.3f} | {time.time() - t:.0f} |", flush=True)
     ok = [r for r in rows if r["locality"] is not None and r["mean_ratio"] <= args.max_ratio and r["left"] >= 5
-          and not r["second_ratio"] > args.max_ratio]
+          and (r["second_ratio"] is None or r["second_ratio"] <= args.max_ratio)]
     if ok:
         best = max(ok, key=lambda r: r["sweep_mean"])
         print("chosen: tau, kappa, sigma, rho0, rival = " + ", ".join(f"{v:g}" for v in best["locality"]) + f" (ratio {best['mean_ratio']:.3f}, "
