@@ -69,11 +69,16 @@ def composite(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     return both, seam
 
 
+def patch_ab(truth: np.ndarray, x: int, y: int) -> np.ndarray:
+    """The mean true a*b* of the 5x5 square centred at (x, y)."""
+    return rgb_to_lab(truth[y - 2: y + 3, x - 2: x + 3]).reshape(-1, 3)[:, 1:].mean(axis=0)
+
+
 def contradicting_hint(truth: np.ndarray, seam: int, rng: np.random.Generator) -> Hint:
     h = truth.shape[0]
     y = int(rng.integers(8, h - 8))
     x = int(rng.integers(8, max(9, seam - SEAM_GAP)))
-    ab = rgb_to_lab(truth[y - 2: y + 3, x - 2: x + 3]).reshape(-1, 3)[:, 1:].mean(axis=0)
+    ab = patch_ab(truth, x, y)
     angle = np.arctan2(ab[1], ab[0]) + np.pi if np.hypot(*ab) > 5 else rng.uniform(0, 2 * np.pi)
     return Hint(float(x), float(y), (float(CHROMA * np.cos(angle)), float(CHROMA * np.sin(angle))), 5)
 
@@ -83,7 +88,7 @@ def true_hint(truth: np.ndarray, seam: int, rng: np.random.Generator) -> Hint:
     h, w = truth.shape[:2]
     y = int(rng.integers(8, h - 8))
     x = int(rng.integers(min(seam + SEAM_GAP, w - 9), w - 8))
-    ab = rgb_to_lab(truth[y - 2: y + 3, x - 2: x + 3]).reshape(-1, 3)[:, 1:].mean(axis=0)
+    ab = patch_ab(truth, x, y)
     return Hint(float(x), float(y), (float(ab[0]), float(ab[1])), 5)
 
 
